@@ -1,0 +1,186 @@
+"""Fixtures shared by the whole suite.
+
+The database is SQLite in a temporary folder by default; set TEST_DATABASE_URL (a
+PostgreSQL URL) to run the same tests on PostgreSQL. The schema is built once per run
+by the real migrations, and every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+
+from webapp import create_app
+from webapp.accounts.models import User
+from webapp.config import normalise_database_url
+from webapp.db import db
+from tests import factories
+
+TEST_CONFIG: dict[str, Any] = {
+    "TESTING": True,
+    "WTF_CSRF_ENABLED": False,
+    "RATELIMIT_ENABLED": False,
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+    "SERVER_NAME": None,
+}
+
+
+def _worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        path = tmp_path_factory.mktemp("db") / "marquee-test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    url = normalise_database_url(url)
+    suffix = _worker_suffix()
+    if suffix:
+        # One database per xdist worker, created next to the given one.
+        base, _, name = url.rpartition("/")
+        worker_db = f"{name}_{suffix}"
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{worker_db}"'))
+            conn.execute(text(f'CREATE DATABASE "{worker_db}"'))
+        admin.dispose()
+        url = f"{base}/{worker_db}"
+    _reset_postgres(url)
+    yield url
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def make_app(database_url: str, **overrides: Any) -> Flask:
+    return create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **overrides})
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()  # the real migrations build the schema the tests use
+    yield app
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app: Flask = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def app_ctx(app: Flask) -> Iterator[Flask]:
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask, app_ctx: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app_ctx: Flask):  # type: ignore[no-untyped-def]
+    def make(**kwargs: Any) -> User:
+        return factories.UserFactory(**kwargs)
+
+    return make
+
+
+def login(client: FlaskClient, user: User) -> None:
+    """Log a test client in without going through the form (the form has its own tests)."""
+    with client.session_transaction() as sess:
+        sess["_user_id"] = user.get_id()
+        sess["_fresh"] = True
+
+
+@pytest.fixture
+def auth(client: FlaskClient, make_user):  # type: ignore[no-untyped-def]
+    """A logged-in client: `auth.user` is the account."""
+
+    class Auth:
+        user: User
+
+        def login(self, user: User | None = None, **kwargs: Any) -> User:
+            self.user = user or make_user(**kwargs)
+            login(client, self.user)
+            return self.user
+
+    helper = Auth()
+    helper.login()
+    return helper
+
+
+HTMX = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not re.match(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", statement, re.I):
+            self.statements.append(statement)
+
+
+@contextlib.contextmanager
+def count_queries(engine: Engine) -> Iterator[QueryCounter]:
+    counter = QueryCounter()
+    event.listen(engine, "before_cursor_execute", counter)
+    try:
+        yield counter
+    finally:
+        event.remove(engine, "before_cursor_execute", counter)
+
+
+@pytest.fixture
+def query_budget(app_ctx: Flask):  # type: ignore[no-untyped-def]
+    """`with query_budget(3): client.get(...)` fails if the block runs more than 3 queries."""
+
+    @contextlib.contextmanager
+    def budget(limit: int) -> Iterator[QueryCounter]:
+        with count_queries(db.engine) as counter:
+            yield counter
+        assert counter.count <= limit, (
+            f"{counter.count} queries, budget {limit}:\n" + "\n".join(counter.statements)
+        )
+
+    return budget

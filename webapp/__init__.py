@@ -1,0 +1,103 @@
+"""Marquee: shared watchlists, tonight votes and weekly picks for friends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, url_for
+from werkzeug.wrappers import Response
+
+from webapp.config import PROJECT_ROOT, load_config
+from webapp.db import configure_sqlite, db, set_write_intent
+from webapp.errors import register_error_handlers
+from webapp.extensions import csrf, htmx, limiter, login_manager, migrate, oauth
+from webapp.rendering import is_htmx
+from webapp.security import init_security_headers
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# GET endpoints that write by protocol (an OAuth callback creates or links accounts).
+WRITING_GETS = frozenset({"accounts.oauth_callback"})
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str((PROJECT_ROOT / "instance").resolve()),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(Path(app.instance_path), test_config))
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    oauth.init_app(app)
+    _init_login(app)
+    init_security_headers(app)
+    register_error_handlers(app)
+
+    with app.app_context():
+        configure_sqlite(db.engine)
+
+    @app.before_request
+    def _transaction_mode() -> None:
+        # SQLite: requests that may write take the write lock when they begin.
+        set_write_intent(request.method not in READ_METHODS or request.endpoint in WRITING_GETS)
+
+    @app.teardown_request
+    def _end_write_intent(_exc: BaseException | None) -> None:
+        set_write_intent(False)
+
+    from webapp import accounts, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(accounts.bp)
+
+    from webapp.accounts.cli import users_cli
+
+    app.cli.add_command(users_cli)
+
+    accounts.oauth.init_providers(app)
+
+    @app.context_processor
+    def _template_helpers() -> dict[str, Any]:
+        return {"htmx_asset": app.config.get("HTMX_ASSET", "js/htmx-4.0.1.min.js")}
+
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from webapp.accounts.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load_user(token: str) -> User | None:
+        user_id, _, version = token.partition(":")
+        if not user_id.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.can_login or user.session_version != int(version):
+            return None  # revoked (logout elsewhere, password change) or gone
+        return user
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Response:
+        from flask import flash, redirect
+
+        target = url_for("accounts.login", next=request.full_path.rstrip("?"))
+        flash("Please log in to continue. If you were logged in, your session has ended.", "info")
+        if is_htmx():
+            response = Response("", 401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+

@@ -1,0 +1,165 @@
+"""Sign-in with OAuth / OpenID Connect providers, through authlib.
+
+Providers are enabled by configuration (OAUTH_<NAME>_CLIENT_ID and _CLIENT_SECRET).
+Google and any other OIDC provider are set up from their discovery document
+(OAUTH_<NAME>_METADATA_URL overrides Google's); Facebook speaks plain OAuth 2 with the
+Graph API, its endpoints overridable with OAUTH_FACEBOOK_AUTHORIZE_URL, _TOKEN_URL and
+_USERINFO_URL. Every flow uses state, PKCE (S256) and, for OIDC, a nonce checked in the
+ID token; every call to a provider has a timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from flask import Flask, abort, current_app, flash, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from webapp.accounts import bp, services
+from webapp.db import db
+from webapp.errors import DomainError
+from webapp.extensions import oauth
+from webapp.rendering import see_other
+
+GOOGLE_METADATA_URL = "https://accounts.google.com/.well-known/openid-configuration"
+FACEBOOK_AUTHORIZE_URL = "https://www.facebook.com/v19.0/dialog/oauth"
+FACEBOOK_TOKEN_URL = "https://graph.facebook.com/v19.0/oauth/access_token"
+FACEBOOK_USERINFO_URL = "https://graph.facebook.com/v19.0/me?fields=id,name,email"
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    label: str
+    oidc: bool
+    userinfo_url: str | None = None
+
+
+def init_providers(app: Flask) -> None:
+    providers: list[Provider] = []
+    timeout = app.config["OAUTH_HTTP_TIMEOUT"]
+    for name, settings in sorted(app.config.get("OAUTH_PROVIDERS", {}).items()):
+        if not settings.get("client_id") or not settings.get("client_secret"):
+            continue
+        client_kwargs = {"code_challenge_method": "S256", "default_timeout": timeout}
+        label = settings.get("label") or name.replace("_", " ").title()
+        if name == "facebook":
+            client_kwargs["scope"] = "email public_profile"
+            oauth.register(
+                name,
+                client_id=settings["client_id"],
+                client_secret=settings["client_secret"],
+                authorize_url=settings.get("authorize_url", FACEBOOK_AUTHORIZE_URL),
+                access_token_url=settings.get("token_url", FACEBOOK_TOKEN_URL),
+                client_kwargs=client_kwargs,
+                overwrite=True,
+            )
+            providers.append(
+                Provider(name, label, oidc=False, userinfo_url=settings.get("userinfo_url", FACEBOOK_USERINFO_URL))
+            )
+            continue
+        metadata_url = settings.get("metadata_url") or (GOOGLE_METADATA_URL if name == "google" else None)
+        if not metadata_url:
+            app.logger.warning("OAuth provider %s has no OAUTH_%s_METADATA_URL; skipped", name, name.upper())
+            continue
+        client_kwargs["scope"] = settings.get("scope", "openid email profile")
+        oauth.register(
+            name,
+            client_id=settings["client_id"],
+            client_secret=settings["client_secret"],
+            server_metadata_url=metadata_url,
+            client_kwargs=client_kwargs,
+            overwrite=True,
+        )
+        providers.append(Provider(name, label, oidc=True))
+    app.extensions["marquee_oauth_providers"] = providers
+
+
+def _provider(name: str) -> Provider:
+    for provider in current_app.extensions.get("marquee_oauth_providers", []):
+        if provider.name == name:
+            return provider
+    abort(404)
+
+
+def _back() -> str:
+    return url_for("accounts.settings") if current_user.is_authenticated else url_for("accounts.login")
+
+
+@bp.route("/auth/<provider>/login")
+def oauth_login(provider: str) -> Response:
+    """Send the browser to the provider (GET: it only starts a flow, it writes nothing)."""
+    info = _provider(provider)
+    client = oauth.create_client(info.name)
+    redirect_uri = url_for("accounts.oauth_callback", provider=info.name, _external=True)
+    try:
+        return client.authorize_redirect(redirect_uri)
+    except (requests.RequestException, AuthlibBaseError, ValueError):
+        current_app.logger.warning("OAuth provider %s unreachable at login", info.name, exc_info=True)
+        flash(f"{info.label} sign-in is unavailable right now. Please try again later.", "error")
+        return see_other(_back())
+
+
+@bp.route("/auth/<provider>/callback")
+def oauth_callback(provider: str) -> Response:
+    info = _provider(provider)
+    if request.args.get("error"):
+        if request.args["error"] == "access_denied":
+            flash(f"{info.label} sign-in was cancelled.", "info")
+        else:
+            flash(f"{info.label} sign-in did not complete.", "error")
+        return see_other(_back())
+    client = oauth.create_client(info.name)
+    try:
+        token = client.authorize_access_token()
+        if info.oidc:
+            claims = token.get("userinfo") or client.userinfo(token=token)
+            subject, email = claims.get("sub"), claims.get("email")
+            verified, name = bool(claims.get("email_verified")), claims.get("name")
+        else:
+            response = client.get(info.userinfo_url, token=token)
+            response.raise_for_status()
+            claims = response.json()
+            # Facebook only returns an email address its owner has confirmed.
+            subject, email, verified, name = claims.get("id"), claims.get("email"), True, claims.get("name")
+    except AuthlibBaseError as error:
+        current_app.logger.info("OAuth callback refused for %s: %s", info.name, error)
+        flash(f"{info.label} sign-in could not be verified. Please start again.", "error")
+        return see_other(_back())
+    except (requests.RequestException, ValueError):
+        current_app.logger.warning("OAuth provider %s failed at callback", info.name, exc_info=True)
+        flash(f"{info.label} sign-in is unavailable right now. Please try again later.", "error")
+        return see_other(_back())
+    if not subject:
+        flash(f"{info.label} did not tell us who you are.", "error")
+        return see_other(_back())
+
+    from webapp.accounts.views import start_session
+
+    current = current_user._get_current_object() if current_user.is_authenticated else None
+    try:
+        user, outcome = services.oauth_sign_in(
+            provider=info.name,
+            subject=subject,
+            email=email,
+            email_verified=verified,
+            name=name,
+            current=current,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return see_other(_back())
+    db.session.commit()
+    if current is not None:
+        flash(f"{info.label} is linked to your account.", "success")
+        return see_other(url_for("accounts.settings"))
+    start_session(user)
+    if outcome == "created":
+        flash(f"Welcome to Marquee, {user.display_name}! Your username is {user.username}.", "success")
+    else:
+        flash(f"Welcome back, {user.display_name}.", "success")
+    return see_other(url_for("main.index"))

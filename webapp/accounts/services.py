@@ -1,0 +1,280 @@
+"""Account rules. Services take explicit arguments, raise DomainErrors and flush, never commit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from webapp.accounts import passwords
+from webapp.accounts.models import OAuthIdentity, User
+from webapp.accounts.signals import account_deleting
+from webapp.db import db
+from webapp.errors import Conflict, Invalid, NotFound
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,30}$")
+USERNAME_HELP = "3 to 30 characters: letters a-z, digits, and _ . -"
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def normalise_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME_RE.fullmatch(username):
+        return f"Usernames are {USERNAME_HELP}."
+    return None
+
+
+def user_by_login(login: str) -> User | None:
+    """Find an account by email or username, case-insensitively."""
+    login = login.strip().lower()
+    column = User.email if "@" in login else User.username
+    return db.session.scalar(select(User).where(column == login))
+
+
+def email_taken(email: str, *, except_user: User | None = None) -> bool:
+    query = select(User.id).where(User.email == normalise_email(email))
+    if except_user is not None:
+        query = query.where(User.id != except_user.id)
+    return db.session.scalar(query) is not None
+
+
+def username_taken(username: str, *, except_user: User | None = None) -> bool:
+    query = select(User.id).where(User.username == normalise_username(username))
+    if except_user is not None:
+        query = query.where(User.id != except_user.id)
+    return db.session.scalar(query) is not None
+
+
+def _flush_unique(user: User) -> None:
+    """Flush, turning a lost race on a unique column into a field error."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        text = str(exc.orig).lower()
+        if "email" in text:
+            raise Invalid("That email is already registered.", field="email") from exc
+        if "username" in text:
+            raise Invalid("That username is taken.", field="username") from exc
+        raise Conflict() from exc
+
+
+def check_password_strength(password: str, *, user_inputs: list[str]) -> None:
+    strength = passwords.assess(password, user_inputs)
+    if not strength.acceptable:
+        raise Invalid(" ".join(strength.problems), field="password")
+
+
+def register(
+    *,
+    email: str,
+    username: str,
+    display_name: str,
+    password: str,
+    birth_date: date | None = None,
+) -> User:
+    email = normalise_email(email)
+    username = normalise_username(username)
+    if problem := username_problem(username):
+        raise Invalid(problem, field="username")
+    if email_taken(email):
+        raise Invalid("That email is already registered.", field="email")
+    if username_taken(username):
+        raise Invalid("That username is taken.", field="username")
+    check_password_strength(password, user_inputs=[email, username, display_name])
+    user = User(
+        email=email,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=passwords.hash_password(password),
+        birth_date=birth_date,
+    )
+    db.session.add(user)
+    _flush_unique(user)
+    return user
+
+
+def authenticate(login: str, password: str) -> User | None:
+    user = user_by_login(login)
+    if user is None or not user.can_login:
+        passwords.verify_password(None, password)
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def update_profile(
+    user: User,
+    *,
+    display_name: str,
+    bio: str,
+    is_private: bool,
+    email: str,
+    username: str,
+) -> User:
+    email = normalise_email(email)
+    username = normalise_username(username)
+    if problem := username_problem(username):
+        raise Invalid(problem, field="username")
+    if email_taken(email, except_user=user):
+        raise Invalid("That email is already registered.", field="email")
+    if username_taken(username, except_user=user):
+        raise Invalid("That username is taken.", field="username")
+    user.display_name = display_name.strip()
+    user.bio = bio.strip()
+    user.is_private = is_private
+    user.email = email
+    user.username = username
+    _flush_unique(user)
+    return user
+
+
+def revoke_sessions(user: User) -> None:
+    """End every session of this user, on every device."""
+    db.session.execute(
+        update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+    )
+    db.session.refresh(user, ["session_version"])
+
+
+def change_password(user: User, *, current_password: str | None, new_password: str) -> None:
+    if user.has_password and not passwords.verify_password(user.password_hash, current_password or ""):
+        raise Invalid("That is not your current password.", field="current_password")
+    check_password_strength(
+        new_password, user_inputs=[user.email or "", user.username, user.display_name]
+    )
+    user.password_hash = passwords.hash_password(new_password)
+    revoke_sessions(user)
+
+
+def delete_account(user: User) -> None:
+    """Remove the account and its personal data. Features that own data subscribe to
+    `account_deleting` (for example to hand groups over) before the row goes."""
+    account_deleting.send(user)
+    db.session.delete(user)
+    db.session.flush()
+
+
+def create_admin(*, email: str, username: str, display_name: str, password: str) -> User:
+    existing = user_by_login(username)
+    if existing is not None:
+        existing.is_admin = True
+        existing.tier = "admin"
+        db.session.flush()
+        return existing
+    user = register(email=email, username=username, display_name=display_name, password=password)
+    user.is_admin = True
+    user.tier = "admin"
+    db.session.flush()
+    return user
+
+
+def get_user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None or user.is_imported:
+        raise NotFound()
+    return user
+
+
+def _unique_username(seed: str) -> str:
+    base = re.sub(r"[^a-z0-9_.-]", "", seed.lower())[:24] or "user"
+    if len(base) < 3:
+        base = (base + "user")[:24]
+    candidate = base
+    while username_taken(candidate):
+        candidate = f"{base}{secrets.randbelow(10**5)}"
+    return candidate
+
+
+def oauth_sign_in(
+    *,
+    provider: str,
+    subject: str,
+    email: str | None,
+    email_verified: bool,
+    name: str | None,
+    current: User | None = None,
+) -> tuple[User, str]:
+    """Resolve a provider identity to an account.
+
+    Returns the account and what happened: "existing", "linked" or "created".
+    An identity links to an existing account only while that account is logged in,
+    or through an email the provider says is verified.
+    """
+    subject = str(subject)
+    identity = db.session.scalar(
+        select(OAuthIdentity).where(OAuthIdentity.provider == provider, OAuthIdentity.subject == subject)
+    )
+    if identity is not None:
+        owner = db.session.get(User, identity.user_id)
+        assert owner is not None
+        if current is not None and owner.id != current.id:
+            raise Invalid("That account is already linked to another Marquee user.")
+        return owner, "existing"
+
+    email = normalise_email(email) if email else None
+    if current is not None:
+        target = current
+        outcome = "linked"
+    else:
+        target = db.session.scalar(select(User).where(User.email == email)) if email else None
+        if target is not None and not email_verified:
+            raise Invalid(
+                "An account with that email already exists. Log in with your password, "
+                "then link this provider from your settings."
+            )
+        if target is not None and not target.can_login:
+            raise Invalid("That account cannot sign in.")
+        outcome = "linked" if target is not None else "created"
+        if target is None:
+            username_seed = (email or "").split("@")[0] or (name or "") or provider
+            target = User(
+                email=email if (email and email_verified and not email_taken(email)) else None,
+                username=_unique_username(username_seed),
+                display_name=(name or username_seed or "New member").strip()[:50],
+                password_hash=None,
+            )
+            db.session.add(target)
+            _flush_unique(target)
+    db.session.add(OAuthIdentity(user_id=target.id, provider=provider, subject=subject, email=email))
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:  # the same identity linked by a simultaneous request
+        raise Conflict("That sign-in was already being processed. Please try again.") from exc
+    return target, outcome
+
+
+def unlink_identity(user: User, identity_id: int) -> None:
+    identity = db.session.scalar(
+        select(OAuthIdentity).where(OAuthIdentity.id == identity_id, OAuthIdentity.user_id == user.id)
+    )
+    if identity is None:
+        raise NotFound()
+    others = db.session.scalar(
+        select(func.count(OAuthIdentity.id)).where(
+            OAuthIdentity.user_id == user.id, OAuthIdentity.id != identity.id
+        )
+    )
+    if not user.has_password and not others:
+        raise Invalid("Set a password before removing your only way to sign in.")
+    db.session.delete(identity)
+    db.session.flush()
+
+
+def identities_of(user: User) -> list[OAuthIdentity]:
+    return list(
+        db.session.scalars(
+            select(OAuthIdentity).where(OAuthIdentity.user_id == user.id).order_by(OAuthIdentity.provider)
+        )
+    )

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+from flask import current_app, flash, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from webapp.accounts import bp, passwords, services
+from webapp.accounts.forms import DeleteAccountForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
+from webapp.db import db
+from webapp.errors import DomainError, NotFound
+from webapp.extensions import limiter
+from webapp.rendering import apply_error, render, safe_next, see_other
+
+
+def _login_limit() -> str:
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _register_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTER"]
+
+
+def start_session(user: services.User) -> None:
+    """Log in with a fresh session: nothing from the anonymous session carries over."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_register_limit, methods=["POST"])
+def register() -> Response:
+    if current_user.is_authenticated:
+        return see_other(url_for("main.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register(
+                email=form.email.data,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                password=form.password.data,
+                birth_date=form.birth_date.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            start_session(user)
+            flash(f"Welcome to Marquee, {user.display_name}!", "success")
+            return see_other(url_for("main.index"))
+    status = 422 if form.is_submitted() else 200
+    return render("accounts/register.html", "accounts/_register_form.html", form=form, status=status)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response:
+    next_url = request.args.get("next")
+    if current_user.is_authenticated:
+        return see_other(safe_next(next_url))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data, form.password.data)
+        if user is None:
+            form.password.errors = ["That email/username and password do not match."]
+        else:
+            start_session(user)
+            flash(f"Welcome back, {user.display_name}.", "success")
+            return see_other(safe_next(next_url))
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "accounts/login.html",
+        "accounts/_login_form.html",
+        form=form,
+        next_url=next_url if next_url and safe_next(next_url) == next_url else None,
+        providers=current_app.extensions.get("marquee_oauth_providers", []),
+        status=status,
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    # CSRFProtect has already checked the token of every POST.
+    if current_user.is_authenticated:
+        services.revoke_sessions(current_user._get_current_object())
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return see_other(url_for("main.index"))
+
+
+@bp.route("/password-strength", methods=["POST"])
+def password_strength() -> Response:
+    """Live strength feedback for the password fields (htmx); the form itself decides."""
+    password = request.form.get("password", "")[: passwords.MAX_LENGTH + 1]
+    inputs = [request.form.get(k, "") for k in ("email", "username", "display_name")]
+    if current_user.is_authenticated:
+        inputs += [current_user.email or "", current_user.username, current_user.display_name]
+    strength = passwords.assess(password, inputs) if password else None
+    return render("accounts/_strength.html", "accounts/_strength.html", strength=strength)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> Response:
+    user = current_user._get_current_object()
+    form = ProfileForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            services.update_profile(
+                user,
+                display_name=form.display_name.data,
+                bio=form.bio.data or "",
+                is_private=form.is_private.data,
+                email=form.email.data,
+                username=form.username.data,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your profile is saved.", "success")
+            return see_other(url_for("accounts.settings"))
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "accounts/settings.html",
+        "accounts/_profile_form.html",
+        form=form,
+        identities=services.identities_of(user),
+        providers=current_app.extensions.get("marquee_oauth_providers", []),
+        status=status,
+    )
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response:
+    user = current_user._get_current_object()
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                user, current_password=form.current_password.data, new_password=form.password.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            # Every other session is now revoked; this one continues under the new version.
+            start_session(user)
+            flash("Your password is changed. Other devices have been signed out.", "success")
+            return see_other(url_for("accounts.settings"))
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "accounts/password.html", "accounts/_password_form.html", form=form, user=user, status=status
+    )
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+def delete_account() -> Response:
+    user = current_user._get_current_object()
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        if services.normalise_username(form.confirm_username.data) != user.username:
+            form.confirm_username.errors = ["That is not your username."]
+        else:
+            services.delete_account(user)
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your account and its data are deleted.", "info")
+            return see_other(url_for("main.index"))
+    status = 422 if form.is_submitted() else 200
+    return render("accounts/delete.html", "accounts/_delete_form.html", form=form, status=status)
+
+
+@bp.route("/settings/identities/<int:identity_id>/unlink", methods=["POST"])
+@login_required
+def unlink_identity(identity_id: int) -> Response:
+    try:
+        services.unlink_identity(current_user._get_current_object(), identity_id)
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("That sign-in method is removed.", "success")
+    return see_other(url_for("accounts.settings"))
+
+
+@bp.route("/u/<username>")
+def profile(username: str) -> Response:
+    user = services.get_user(username)
+    viewer = current_user if current_user.is_authenticated else None
+    is_self = viewer is not None and viewer.id == user.id
+    can_see = is_self or not user.is_private
+    return render("accounts/profile.html", profile=user, is_self=is_self, can_see=can_see)

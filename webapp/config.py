@@ -1,0 +1,102 @@
+"""Settings read from the environment (and a `.env` file when present), with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """A development secret kept in instance/ so sessions survive restarts in debug."""
+    path = instance_path / "dev-secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def oauth_providers_from_env(env: os._Environ[str] | dict[str, str]) -> dict[str, dict[str, str]]:
+    """Collect OAUTH_<NAME>_* settings for every provider that has a client id.
+
+    Google and Facebook have built-in endpoints; any other name is an OIDC provider
+    and needs OAUTH_<NAME>_METADATA_URL.
+    """
+    providers: dict[str, dict[str, str]] = {}
+    for key, value in env.items():
+        if key.startswith("OAUTH_") and key.endswith("_CLIENT_ID") and value:
+            name = key[len("OAUTH_") : -len("_CLIENT_ID")].lower()
+            prefix = f"OAUTH_{name.upper()}_"
+            providers[name] = {
+                k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix) and v
+            }
+    return providers
+
+
+def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    load_dotenv(PROJECT_ROOT / ".env", override=False)
+    env = os.environ
+    debug = _bool(env.get("FLASK_DEBUG"))
+    testing = bool((overrides or {}).get("TESTING"))
+    default_db = f"sqlite:///{instance_path / 'marquee.sqlite3'}"
+
+    config: dict[str, Any] = {
+        "SECRET_KEY": env.get("SECRET_KEY") or None,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or default_db),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute;100 per hour",
+        "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 256 * 1024,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": not debug,
+        "SESSION_COOKIE_NAME": "marquee_session",
+        "PERMANENT_SESSION_LIFETIME": 30 * 24 * 3600,
+        "REMEMBER_COOKIE_SECURE": not debug,
+        "HSTS_ENABLED": not debug,
+        "OAUTH_PROVIDERS": oauth_providers_from_env(env),
+        "OAUTH_HTTP_TIMEOUT": float(env.get("OAUTH_HTTP_TIMEOUT") or 5),
+    }
+    if overrides:
+        config.update(overrides)
+        if "DATABASE_URL" in overrides:
+            config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(overrides["DATABASE_URL"])
+    if not config["SECRET_KEY"]:
+        if debug or testing:
+            config["SECRET_KEY"] = _instance_secret(instance_path) if debug else "testing-secret"
+        else:
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set it in the environment (or .env) before serving "
+                "Marquee outside debug mode."
+            )
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return config
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and use the psycopg 3 driver for both."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,20 @@
+"""Extensions are created here at import and bound to the app in create_app()."""
+
+from authlib.integrations.flask_client import OAuth
+from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from webapp.db import db
+
+migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+oauth = OAuth()
+htmx = HTMX()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+__all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter"]

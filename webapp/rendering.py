@@ -1,0 +1,77 @@
+"""One URL, two renderings: the full page, or just its fragment for htmx partial requests."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, make_response, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+
+from webapp.errors_base import DomainError
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_fragment() -> bool:
+    """htmx 4 asks for a partial with HX-Request-Type: partial; boosted and
+    history-restore requests want the whole page."""
+    return (
+        is_htmx()
+        and request.headers.get("HX-Request-Type", "partial") == "partial"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+        and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def vary_on_htmx(response: Response) -> Response:
+    response.vary.add("HX-Request")
+    response.vary.add("HX-Request-Type")
+    return response
+
+
+def render(page: str, fragment: str | None = None, *, status: int = 200, **context: Any) -> Response:
+    """Render `fragment` for htmx partial requests and `page` (which includes it) otherwise.
+
+    A fragment carries any pending flash messages as an out-of-band partial."""
+    if fragment and wants_fragment():
+        body = render_template(fragment, **context) + render_template("_flashes_partial.html")
+    else:
+        body = render_template(page, **context)
+    return vary_on_htmx(make_response(body, status))
+
+
+def see_other(location: str) -> Response:
+    """After a successful POST: a 303 for plain browsers, HX-Redirect for htmx."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+        return vary_on_htmx(response)
+    return vary_on_htmx(redirect(location, 303))
+
+
+def safe_next(target: str | None, default_endpoint: str = "main.index") -> str:
+    """A local path to continue to after login; anything else falls back to the default."""
+    if target:
+        target = target.strip().replace("\\", "/")
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and all(ord(c) >= 32 for c in target)
+        ):
+            return target
+    return url_for(default_endpoint)
+
+
+def apply_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's DomainError beside the field it names, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+    else:
+        form.form_errors.append(error.message)
