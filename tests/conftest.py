@@ -8,13 +8,14 @@ by the real migrations, and every test starts from empty tables.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -70,8 +71,44 @@ def _reset_postgres(url: str) -> None:
     engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Flask would otherwise reuse a test's pushed app context for the request, sharing
+    `g` (flask-login's cached user) and the database session between them. Pending
+    work of the test's own session is committed first, so the request sees it and the
+    test sees the request's writes afterwards."""
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
+        if has_app_context():
+            db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+_APPS: list[Flask] = []
+
+
 def make_app(database_url: str, **overrides: Any) -> Flask:
-    return create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **overrides})
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url, **overrides})
+    app.test_client_class = IsolatedClient
+    track_app(app)
+    return app
+
+
+def track_app(app: Flask) -> Flask:
+    """Remember an app so its connection pool is closed when the run ends."""
+    _APPS.append(app)
+    return app
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    for app in _APPS:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -162,7 +199,8 @@ class QueryCounter:
 
 
 @contextlib.contextmanager
-def count_queries(engine: Engine) -> Iterator[QueryCounter]:
+def count_queries(engine: type[Engine] | Engine = Engine) -> Iterator[QueryCounter]:
+    """Count SQL statements sent by `engine` (by default: every engine)."""
     counter = QueryCounter()
     event.listen(engine, "before_cursor_execute", counter)
     try:
@@ -177,7 +215,7 @@ def query_budget(app_ctx: Flask):  # type: ignore[no-untyped-def]
 
     @contextlib.contextmanager
     def budget(limit: int) -> Iterator[QueryCounter]:
-        with count_queries(db.engine) as counter:
+        with count_queries() as counter:
             yield counter
         assert counter.count <= limit, (
             f"{counter.count} queries, budget {limit}:\n" + "\n".join(counter.statements)

@@ -44,6 +44,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         configure_sqlite(db.engine)
 
     @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # NUL cannot be stored in PostgreSQL text and is never meaningful in a form.
+        for values in (request.args, request.form):
+            if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+                from flask import abort
+
+                abort(400, "Text with NUL characters is not allowed.")
+
+    @app.before_request
     def _transaction_mode() -> None:
         # SQLite: requests that may write take the write lock when they begin.
         set_write_intent(request.method not in READ_METHODS or request.endpoint in WRITING_GETS)

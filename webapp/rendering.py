@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request, url_for
+from flask import Response, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
 from webapp.errors_base import DomainError
@@ -37,7 +37,9 @@ def render(page: str, fragment: str | None = None, *, status: int = 200, **conte
 
     A fragment carries any pending flash messages as an out-of-band partial."""
     if fragment and wants_fragment():
-        body = render_template(fragment, **context) + render_template("_flashes_partial.html")
+        body = render_template(fragment, **context)
+        if session.get("_flashes"):
+            body += render_template("_flashes_partial.html")
     else:
         body = render_template(page, **context)
     return vary_on_htmx(make_response(body, status))

@@ -11,6 +11,7 @@ ID token; every call to a provider has a timeout.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -23,6 +24,11 @@ from webapp.db import db
 from webapp.errors import DomainError
 from webapp.extensions import oauth
 from webapp.rendering import see_other
+
+try:  # authlib >= 1.6 checks ID tokens with joserfc, whose errors are not AuthlibBaseError
+    from joserfc.errors import JoseError
+except ImportError:  # pragma: no cover - older authlib raises AuthlibBaseError itself
+    JoseError = AuthlibBaseError  # type: ignore[misc,assignment]
 
 GOOGLE_METADATA_URL = "https://accounts.google.com/.well-known/openid-configuration"
 FACEBOOK_AUTHORIZE_URL = "https://www.facebook.com/v19.0/dialog/oauth"
@@ -40,6 +46,9 @@ class Provider:
 
 def init_providers(app: Flask) -> None:
     providers: list[Provider] = []
+    # The authlib registry is module-global and caches one client per name: drop the
+    # cached one so this app's settings apply, and keep this app's clients with the app.
+    clients: dict[str, Any] = {}
     timeout = app.config["OAUTH_HTTP_TIMEOUT"]
     for name, settings in sorted(app.config.get("OAUTH_PROVIDERS", {}).items()):
         if not settings.get("client_id") or not settings.get("client_secret"):
@@ -48,7 +57,8 @@ def init_providers(app: Flask) -> None:
         label = settings.get("label") or name.replace("_", " ").title()
         if name == "facebook":
             client_kwargs["scope"] = "email public_profile"
-            oauth.register(
+            oauth._clients.pop(name, None)
+            clients[name] = oauth.register(
                 name,
                 client_id=settings["client_id"],
                 client_secret=settings["client_secret"],
@@ -66,7 +76,8 @@ def init_providers(app: Flask) -> None:
             app.logger.warning("OAuth provider %s has no OAUTH_%s_METADATA_URL; skipped", name, name.upper())
             continue
         client_kwargs["scope"] = settings.get("scope", "openid email profile")
-        oauth.register(
+        oauth._clients.pop(name, None)
+        clients[name] = oauth.register(
             name,
             client_id=settings["client_id"],
             client_secret=settings["client_secret"],
@@ -76,6 +87,7 @@ def init_providers(app: Flask) -> None:
         )
         providers.append(Provider(name, label, oidc=True))
     app.extensions["marquee_oauth_providers"] = providers
+    app.extensions["marquee_oauth_clients"] = clients
 
 
 def _provider(name: str) -> Provider:
@@ -83,6 +95,10 @@ def _provider(name: str) -> Provider:
         if provider.name == name:
             return provider
     abort(404)
+
+
+def _client(provider: Provider) -> Any:
+    return current_app.extensions["marquee_oauth_clients"][provider.name]
 
 
 def _back() -> str:
@@ -93,7 +109,7 @@ def _back() -> str:
 def oauth_login(provider: str) -> Response:
     """Send the browser to the provider (GET: it only starts a flow, it writes nothing)."""
     info = _provider(provider)
-    client = oauth.create_client(info.name)
+    client = _client(info)
     redirect_uri = url_for("accounts.oauth_callback", provider=info.name, _external=True)
     try:
         return client.authorize_redirect(redirect_uri)
@@ -112,7 +128,7 @@ def oauth_callback(provider: str) -> Response:
         else:
             flash(f"{info.label} sign-in did not complete.", "error")
         return see_other(_back())
-    client = oauth.create_client(info.name)
+    client = _client(info)
     try:
         token = client.authorize_access_token()
         if info.oidc:
@@ -125,7 +141,7 @@ def oauth_callback(provider: str) -> Response:
             claims = response.json()
             # Facebook only returns an email address its owner has confirmed.
             subject, email, verified, name = claims.get("id"), claims.get("email"), True, claims.get("name")
-    except AuthlibBaseError as error:
+    except (AuthlibBaseError, JoseError) as error:
         current_app.logger.info("OAuth callback refused for %s: %s", info.name, error)
         flash(f"{info.label} sign-in could not be verified. Please start again.", "error")
         return see_other(_back())

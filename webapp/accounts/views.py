@@ -51,7 +51,13 @@ def register() -> Response:
             flash(f"Welcome to Marquee, {user.display_name}!", "success")
             return see_other(url_for("main.index"))
     status = 422 if form.is_submitted() else 200
-    return render("accounts/register.html", "accounts/_register_form.html", form=form, status=status)
+    return render(
+        "accounts/register.html",
+        "accounts/_register_form.html",
+        form=form,
+        providers=current_app.extensions.get("marquee_oauth_providers", []),
+        status=status,
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

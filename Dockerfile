@@ -1,0 +1,20 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 FLASK_APP=webapp
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY requirements/lock.txt requirements/lock.txt
+COPY webapp/ webapp/
+RUN pip install -c requirements/lock.txt . && useradd --create-home --uid 10001 marquee
+COPY wsgi.py ./
+COPY templates/ templates/
+COPY static/ static/
+COPY migrations/ migrations/
+RUN mkdir -p instance && chown marquee:marquee instance
+
+USER marquee
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
+# Apply migrations, then hand the process over to gunicorn.
+CMD ["sh", "-c", "flask db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - wsgi:app"]

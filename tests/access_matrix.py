@@ -1,0 +1,59 @@
+"""What every route answers to every kind of visitor.
+
+Each endpoint in the app must appear here (tests/guards/test_route_coverage.py fails
+otherwise), so no new route can ship without an access-control expectation. Roles:
+anonymous (not logged in), stranger (logged in, no relation to the object), owner (the
+object's owner, or simply "a logged-in user" for routes without an object) and admin.
+An expectation is the status code, or LOGIN for "redirected to the login page".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+LOGIN = "login"
+ROLES = ("anonymous", "stranger", "owner", "admin")
+
+
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    method: str = "GET"
+    # url_for arguments, built from the `world` of sample objects
+    args: Callable[[Any], dict[str, Any]] = field(default=lambda world: {})
+    data: Callable[[Any], dict[str, Any]] = field(default=lambda world: {})
+    expect: dict[str, int | str] = field(default_factory=dict)
+
+
+def everyone(status: int | str) -> dict[str, int | str]:
+    return {role: status for role in ROLES}
+
+
+def members_only(ok: int | str) -> dict[str, int | str]:
+    return {"anonymous": LOGIN, "stranger": ok, "owner": ok, "admin": ok}
+
+
+ROUTES: list[Route] = [
+    Route("static", args=lambda w: {"filename": "css/app.css"}, expect=everyone(200)),
+    Route("main.index", expect=everyone(200)),
+    Route("main.health", expect=everyone(200)),
+    # Pages for logged-out visitors: logged-in ones are sent on.
+    Route("accounts.register", expect={"anonymous": 200, "stranger": 303, "owner": 303, "admin": 303}),
+    Route("accounts.login", expect={"anonymous": 200, "stranger": 303, "owner": 303, "admin": 303}),
+    Route("accounts.logout", method="POST", expect=everyone(303)),
+    Route("accounts.password_strength", method="POST", data=lambda w: {"password": "x"}, expect=everyone(200)),
+    Route("accounts.settings", expect=members_only(200)),
+    Route("accounts.change_password", expect=members_only(200)),
+    Route("accounts.delete_account", expect=members_only(200)),
+    Route(
+        "accounts.unlink_identity",
+        method="POST",
+        args=lambda w: {"identity_id": w.identity.id},
+        expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
+    ),
+    Route("accounts.profile", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
+    Route("accounts.oauth_login", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
+    Route("accounts.oauth_callback", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
+]

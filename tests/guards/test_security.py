@@ -1,0 +1,115 @@
+"""Security headers, cookies, the SECRET_KEY rule, CSRF and body size."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.access_matrix import ROUTES
+from tests.conftest import HTMX, make_app, track_app
+from tests.guards.checks import header_problems
+from webapp import create_app
+from webapp.accounts.models import User
+from webapp.db import db
+
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/register", "/health", "/no-such-page", "/static/css/app.css"])
+def test_every_response_carries_the_headers(client, path):
+    response = client.get(path)
+    response.close()
+    assert header_problems(response.headers, production=False) == []
+
+
+def test_production_sets_hsts_and_secure_cookies(database_url, app, monkeypatch):
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "a-production-secret")
+    production = track_app(create_app({"DATABASE_URL": database_url}))  # no TESTING, no overrides
+    response = production.test_client().get("/login")
+    assert response.status_code == 200
+    assert response.headers.getlist("Set-Cookie"), "the login page sets the session cookie"
+    assert header_problems(response.headers, production=True) == []
+
+
+def test_header_check_catches_an_unguarded_app():
+    bare = Flask("bare")
+    bare.config["SECRET_KEY"] = "x"
+
+    @bare.route("/")
+    def index():
+        from flask import session
+
+        session["x"] = 1
+        return "hello"
+
+    response = bare.test_client().get("/")
+    problems = header_problems(response.headers, production=True)
+    assert "missing Content-Security-Policy" in problems
+    assert "missing X-Content-Type-Options" in problems
+    assert "missing HSTS" in problems
+    assert any(p.startswith("cookie without Secure") for p in problems)
+
+
+def test_refuses_to_start_without_secret_key_outside_debug(monkeypatch, database_url):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"DATABASE_URL": database_url})
+
+
+def test_debug_runs_without_secret_key(monkeypatch, database_url, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    app = track_app(create_app({"DATABASE_URL": database_url}))
+    assert app.config["SECRET_KEY"] and app.config["SESSION_COOKIE_SECURE"] is False
+
+
+class TestCSRF:
+    @pytest.fixture
+    def csrf_app(self, app, database_url) -> Flask:
+        return make_app(database_url, WTF_CSRF_ENABLED=True)
+
+    def test_missing_token_is_a_friendly_400(self, csrf_app, make_user):
+        make_user(username="ann")
+        client = csrf_app.test_client()
+        response = client.post("/login", data={"login": "ann", "password": "velvet-marquee-42"})
+        assert response.status_code == 400
+        assert "Your form expired" in response.get_data(as_text=True)
+
+    def test_wrong_token_is_refused_and_nothing_written(self, csrf_app):
+        client = csrf_app.test_client()
+        client.get("/register")
+        response = client.post(
+            "/register",
+            data={"csrf_token": "forged", "email": "a@example.com", "username": "ann",
+                  "display_name": "A", "password": "velvet-marquee-42"},
+        )
+        assert response.status_code == 400
+        with csrf_app.app_context():
+            assert db.session.scalar(select(func.count(User.id))) == 0
+
+    def test_htmx_sends_token_in_header(self, csrf_app, make_user):
+        make_user(username="ann")
+        client = csrf_app.test_client()
+        html = client.get("/login").get_data(as_text=True)
+        token = html.split('name="csrf-token" content="')[1].split('"')[0]
+        response = client.post(
+            "/login",
+            data={"login": "ann", "password": "velvet-marquee-42"},
+            headers={**HTMX, "X-CSRFToken": token},
+        )
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == "/"
+
+    def test_htmx_csrf_failure_takes_over_main(self, csrf_app):
+        response = csrf_app.test_client().post("/login", data={}, headers=HTMX)
+        assert response.status_code == 400
+        assert response.headers["HX-Retarget"] == "#main"
+        assert "<html" not in response.get_data(as_text=True)
+
+
+def test_oversized_body_is_refused_with_413(client):
+    response = client.post("/register", data={"email": "a@example.com", "bio": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(User.id))) == 0
