@@ -82,6 +82,8 @@ class IsolatedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def,override]
         if has_app_context():
             db.session.commit()
+        if self.preserve_context:  # `with client:` keeps the request context on purpose
+            return super().open(*args, **kwargs)
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

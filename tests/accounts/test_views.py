@@ -281,3 +281,14 @@ class TestProfile:
 
     def test_unknown_profile_is_404(self, client):
         assert client.get("/u/nobody").status_code == 404
+
+
+def test_revoked_session_is_told_to_log_in_again(client, make_user):
+    user = make_user()
+    login(client, user)
+    user.session_version += 1  # a logout on another device
+    db.session.commit()
+    response = client.get("/settings", follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "your session has ended" in html
+    assert 'id="login-form"' in html

@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 from authlib.common.errors import AuthlibBaseError
-from flask import Flask, abort, current_app, flash, request, url_for
+from flask import Flask, abort, current_app, flash, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -57,6 +57,8 @@ def init_providers(app: Flask) -> None:
         label = settings.get("label") or name.replace("_", " ").title()
         if name == "facebook":
             client_kwargs["scope"] = "email public_profile"
+            # Facebook documents the client secret as a token request parameter.
+            client_kwargs["token_endpoint_auth_method"] = "client_secret_post"
             oauth._clients.pop(name, None)
             clients[name] = oauth.register(
                 name,
@@ -123,6 +125,9 @@ def oauth_login(provider: str) -> Response:
 def oauth_callback(provider: str) -> Response:
     info = _provider(provider)
     if request.args.get("error"):
+        # Drop the abandoned flow's saved state (and its PKCE verifier) from the session.
+        for key in [k for k in session if k.startswith(f"_state_{info.name}_")]:
+            session.pop(key, None)
         if request.args["error"] == "access_denied":
             flash(f"{info.label} sign-in was cancelled.", "info")
         else:
