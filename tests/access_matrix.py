@@ -53,7 +53,44 @@ ROUTES: list[Route] = [
         args=lambda w: {"identity_id": w.identity.id},
         expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
     ),
-    Route("accounts.profile", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
     Route("accounts.oauth_login", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
     Route("accounts.oauth_callback", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
+    # Social: the owner has a pending request from `requester`, one to `asked`, and a code.
+    Route("social.profile", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
+    Route("social.user_friends", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
+    Route("social.friends", expect=members_only(200)),
+    Route("social.requests", expect=members_only(200)),
+    Route("social.search", expect=members_only(200)),
+    Route("social.invites", expect=members_only(200)),
+    Route("social.create_invite", method="POST", data=lambda w: {"days": "7"}, expect=members_only(303)),
+    Route("social.join", args=lambda w: {"code": w.invite.code}, expect=members_only(200)),
+    Route(
+        "social.redeem",
+        method="POST",
+        data=lambda w: {"code": w.invite.code},
+        expect={"anonymous": LOGIN, "stranger": 303, "owner": 422, "admin": 303},
+    ),
+    Route(
+        "social.revoke_invite",
+        method="POST",
+        args=lambda w: {"invite_id": w.invite.id},
+        expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
+    ),
+    Route("social.send_request", method="POST", args=lambda w: {"username": w.owner.username}, expect=members_only(303)),
+    Route("social.unfriend", method="POST", args=lambda w: {"username": w.owner.username}, expect=members_only(303)),
+    *(
+        Route(
+            f"social.{action}_request",
+            method="POST",
+            args=lambda w: {"request_id": w.incoming.id},
+            expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
+        )
+        for action in ("accept", "deny")
+    ),
+    Route(
+        "social.cancel_request",
+        method="POST",
+        args=lambda w: {"request_id": w.outgoing.id},
+        expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
+    ),
 ]

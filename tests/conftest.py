@@ -11,13 +11,14 @@ import contextlib
 import contextvars
 import os
 import re
+from types import SimpleNamespace
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import Engine
 
 from webapp import create_app
@@ -158,6 +159,36 @@ def make_user(app_ctx: Flask):  # type: ignore[no-untyped-def]
         return factories.UserFactory(**kwargs)
 
     return make
+
+
+@pytest.fixture
+def world(make_user):  # type: ignore[no-untyped-def]
+    """Sample objects for the access matrix and the form fuzzer (tests/access_matrix.py)."""
+    from webapp.accounts.models import OAuthIdentity
+    from webapp.social import services as social
+    from webapp.social.models import FriendRequest
+
+    owner = make_user(username="owner")
+    identity = OAuthIdentity(user_id=owner.id, provider="test", subject="owner-sub")
+    db.session.add(identity)
+    requester, asked = make_user(username="requester"), make_user(username="asked")
+    incoming = social.send_request(requester, owner)
+    outgoing = social.send_request(owner, asked)
+    invite = social.create_invite(owner)
+    db.session.commit()
+    find = lambda a, b: db.session.scalar(  # noqa: E731
+        select(FriendRequest).where(FriendRequest.from_user_id == a.id, FriendRequest.to_user_id == b.id)
+    )
+    assert incoming.status == outgoing.status == "sent"
+    return SimpleNamespace(
+        owner=owner,
+        stranger=make_user(username="stranger"),
+        admin=make_user(username="admin", is_admin=True, tier="admin"),
+        identity=identity,
+        incoming=find(requester, owner),
+        outgoing=find(owner, asked),
+        invite=invite,
+    )
 
 
 def login(client: FlaskClient, user: User) -> None:

@@ -61,10 +61,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _end_write_intent(_exc: BaseException | None) -> None:
         set_write_intent(False)
 
-    from webapp import accounts, main
+    from webapp import accounts, main, social
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
+    app.register_blueprint(social.bp)
 
     from webapp.accounts.cli import users_cli
 
@@ -74,9 +75,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
-        return {"htmx_asset": app.config.get("HTMX_ASSET", "js/htmx-4.0.1.min.js")}
+        return {
+            "htmx_asset": app.config.get("HTMX_ASSET", "js/htmx-4.0.1.min.js"),
+            "pending_friend_requests": _pending_friend_requests,
+        }
 
     return app
+
+
+def _pending_friend_requests() -> int:
+    """For the navigation: called by base.html only, so fragments don't pay for it."""
+    from flask import g
+    from flask_login import current_user
+
+    from webapp.social.services import pending_count
+
+    if not current_user.is_authenticated:
+        return 0
+    if "pending_friend_requests" not in g:
+        g.pending_friend_requests = pending_count(current_user)
+    return g.pending_friend_requests  # type: ignore[no-any-return]
 
 
 def _init_login(app: Flask) -> None:

@@ -72,3 +72,19 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+
+
+def insert_or_ignore(model: type[Base], **values: object) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True if a row was added.
+
+    The database decides races on unique constraints: of simultaneous inserts of the
+    same key exactly one wins and the others do nothing."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    key = list(model.__table__.primary_key.columns)
+    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    # RETURNING, not rowcount: with implicit RETURNING drivers report rowcount -1.
+    return db.session.execute(statement).first() is not None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
-
 import pytest
 from flask import Blueprint, Flask, request, url_for
 from flask.testing import FlaskClient
@@ -13,8 +11,6 @@ from hypothesis import strategies as st
 
 from tests.access_matrix import ROUTES
 from tests.conftest import login, make_app
-from webapp.accounts.models import OAuthIdentity
-from webapp.db import db
 
 NASTY = st.sampled_from(
     [
@@ -75,16 +71,7 @@ def post_routes():
 
 
 FORM_PAGES = {"accounts.register", "accounts.login", "accounts.settings", "accounts.change_password",
-              "accounts.delete_account"}
-
-
-@pytest.fixture
-def world(make_user):
-    owner = make_user(username="owner")
-    identity = OAuthIdentity(user_id=owner.id, provider="test", subject="fuzz")
-    db.session.add(identity)
-    db.session.commit()
-    return SimpleNamespace(owner=owner, identity=identity)
+              "accounts.delete_account", "social.invites"}
 
 
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])

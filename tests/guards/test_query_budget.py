@@ -16,11 +16,12 @@ from webapp.db import db
     [
         ("/", 0, False),
         ("/login", 0, False),
-        ("/", 1, True),
-        ("/u/{username}", 2, True),
-        ("/u/{username}", 1, False),
-        ("/settings", 2, True),
-        ("/settings/password", 1, True),
+        # logged in: the user, then the pending friend-request count for the navigation
+        ("/", 2, True),
+        ("/u/{username}", 4, True),
+        ("/u/{username}", 2, False),
+        ("/settings", 3, True),
+        ("/settings/password", 2, True),
     ],
 )
 def test_page_budgets(client, make_user, query_budget, path, budget, logged_in):

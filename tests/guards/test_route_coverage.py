@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 from flask import Blueprint
@@ -10,22 +9,6 @@ from flask import Blueprint
 from tests.access_matrix import LOGIN, ROLES, ROUTES, Route
 from tests.conftest import login, make_app
 from tests.guards.checks import access_problems, uncovered_endpoints
-from webapp.accounts.models import OAuthIdentity
-from webapp.db import db
-
-
-@pytest.fixture
-def world(make_user):
-    owner = make_user(username="owner")
-    identity = OAuthIdentity(user_id=owner.id, provider="test", subject="owner-sub")
-    db.session.add(identity)
-    db.session.commit()
-    return SimpleNamespace(
-        owner=owner,
-        stranger=make_user(username="stranger"),
-        admin=make_user(username="admin", is_admin=True, tier="admin"),
-        identity=identity,
-    )
 
 
 def test_every_route_has_an_access_expectation(app):

@@ -200,12 +200,3 @@ def unlink_identity(identity_id: int) -> Response:
         db.session.commit()
         flash("That sign-in method is removed.", "success")
     return see_other(url_for("accounts.settings"))
-
-
-@bp.route("/u/<username>")
-def profile(username: str) -> Response:
-    user = services.get_user(username)
-    viewer = current_user if current_user.is_authenticated else None
-    is_self = viewer is not None and viewer.id == user.id
-    can_see = is_self or not user.is_private
-    return render("accounts/profile.html", profile=user, is_self=is_self, can_see=can_see)

@@ -1,0 +1,333 @@
+"""Friendship rules: invite codes, requests, search and who may see a profile.
+
+Races are settled by the database: unique pairs with INSERT ... ON CONFLICT DO NOTHING
+and conditional UPDATE/DELETE statements whose row counts say who won."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from webapp.accounts.models import User
+from webapp.db import db, insert_or_ignore, utcnow
+from webapp.errors import Conflict, Invalid, NotFound
+from webapp.social.models import FriendInvite, Friendship, FriendRequest
+
+# Crockford's base32 without the look-alikes: easy to read aloud and type.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+INVITE_DAYS_DEFAULT = 7
+INVITE_DAYS_MAX = 30
+
+
+class Relation(enum.Enum):
+    SELF = "self"
+    FRIENDS = "friends"
+    OUTGOING = "outgoing"  # I asked them
+    INCOMING = "incoming"  # they asked me
+    NONE = "none"
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+# Friendship ------------------------------------------------------------------------
+
+def are_friends(a: User, b: User) -> bool:
+    if a.id == b.id:
+        return False
+    low, high = _pair(a.id, b.id)
+    return db.session.scalar(
+        select(Friendship.id).where(Friendship.user_low_id == low, Friendship.user_high_id == high)
+    ) is not None
+
+
+def _befriend(a_id: int, b_id: int) -> bool:
+    """Make two people friends (idempotent) and drop any request between them."""
+    low, high = _pair(a_id, b_id)
+    created = insert_or_ignore(Friendship, user_low_id=low, user_high_id=high, created_at=utcnow())
+    db.session.execute(
+        delete(FriendRequest).where(FriendRequest.pair_low_id == low, FriendRequest.pair_high_id == high)
+    )
+    return created
+
+
+def unfriend(user: User, other: User) -> bool:
+    low, high = _pair(user.id, other.id)
+    result = db.session.execute(
+        delete(Friendship).where(Friendship.user_low_id == low, Friendship.user_high_id == high)
+    )
+    return bool(result.rowcount)
+
+
+def friend_ids_query(user_id: int):  # type: ignore[no-untyped-def]
+    """A SELECT of the ids of this user's friends, for use in IN (...)."""
+    return select(Friendship.user_high_id).where(Friendship.user_low_id == user_id).union_all(
+        select(Friendship.user_low_id).where(Friendship.user_high_id == user_id)
+    )
+
+
+def friends_page(user: User, *, page: int, per_page: int = 24):  # type: ignore[no-untyped-def]
+    query = (
+        select(User)
+        .where(User.id.in_(friend_ids_query(user.id)))
+        .order_by(func.lower(User.display_name), User.id)
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def friend_count(user: User) -> int:
+    return db.session.scalar(
+        select(func.count(Friendship.id)).where(
+            or_(Friendship.user_low_id == user.id, Friendship.user_high_id == user.id)
+        )
+    ) or 0
+
+
+# Requests --------------------------------------------------------------------------
+
+@dataclass
+class RequestOutcome:
+    status: str  # "sent", "accepted", "already_sent", "already_friends"
+    other: User
+
+
+def send_request(sender: User, recipient: User) -> RequestOutcome:
+    if sender.id == recipient.id:
+        raise Invalid("You cannot send a friend request to yourself.")
+    if recipient.is_imported:
+        raise NotFound()
+    if are_friends(sender, recipient):
+        return RequestOutcome("already_friends", recipient)
+    low, high = _pair(sender.id, recipient.id)
+    if insert_or_ignore(
+        FriendRequest,
+        from_user_id=sender.id,
+        to_user_id=recipient.id,
+        pair_low_id=low,
+        pair_high_id=high,
+        created_at=utcnow(),
+    ):
+        return RequestOutcome("sent", recipient)
+    existing = db.session.scalar(
+        select(FriendRequest).where(FriendRequest.pair_low_id == low, FriendRequest.pair_high_id == high)
+    )
+    if existing is None:  # accepted or withdrawn in the meantime
+        if are_friends(sender, recipient):
+            return RequestOutcome("already_friends", recipient)
+        raise Conflict("That request changed while you were sending it. Please try again.")
+    if existing.from_user_id == sender.id:
+        return RequestOutcome("already_sent", recipient)
+    # They had already asked us: asking back accepts their request.
+    _befriend(sender.id, recipient.id)
+    return RequestOutcome("accepted", recipient)
+
+
+def _request_for(user: User, request_id: int, *, incoming: bool) -> FriendRequest:
+    column = FriendRequest.to_user_id if incoming else FriendRequest.from_user_id
+    found = db.session.scalar(select(FriendRequest).where(FriendRequest.id == request_id, column == user.id))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def accept_request(user: User, request_id: int) -> User:
+    found = _request_for(user, request_id, incoming=True)
+    result = db.session.execute(delete(FriendRequest).where(FriendRequest.id == found.id))
+    if not result.rowcount:
+        raise NotFound()  # withdrawn at the same moment
+    _befriend(found.from_user_id, user.id)
+    return db.session.get(User, found.from_user_id)  # type: ignore[return-value]
+
+
+def deny_request(user: User, request_id: int) -> User:
+    found = _request_for(user, request_id, incoming=True)
+    db.session.execute(delete(FriendRequest).where(FriendRequest.id == found.id))
+    return db.session.get(User, found.from_user_id)  # type: ignore[return-value]
+
+
+def cancel_request(user: User, request_id: int) -> User:
+    found = _request_for(user, request_id, incoming=False)
+    db.session.execute(delete(FriendRequest).where(FriendRequest.id == found.id))
+    return db.session.get(User, found.to_user_id)  # type: ignore[return-value]
+
+
+def incoming_requests(user: User) -> list[FriendRequest]:
+    sender = aliased(User)
+    rows = db.session.execute(
+        select(FriendRequest, sender)
+        .join(sender, sender.id == FriendRequest.from_user_id)
+        .where(FriendRequest.to_user_id == user.id)
+        .order_by(FriendRequest.created_at.desc(), FriendRequest.id.desc())
+    ).all()
+    return [_with_other(r, u) for r, u in rows]
+
+
+def outgoing_requests(user: User) -> list[FriendRequest]:
+    recipient = aliased(User)
+    rows = db.session.execute(
+        select(FriendRequest, recipient)
+        .join(recipient, recipient.id == FriendRequest.to_user_id)
+        .where(FriendRequest.from_user_id == user.id)
+        .order_by(FriendRequest.created_at.desc(), FriendRequest.id.desc())
+    ).all()
+    return [_with_other(r, u) for r, u in rows]
+
+
+def _with_other(request: FriendRequest, other: User) -> FriendRequest:
+    request.other = other  # type: ignore[attr-defined]
+    return request
+
+
+def pending_count(user: User) -> int:
+    return db.session.scalar(select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == user.id)) or 0
+
+
+def relations(viewer: User, others: list[User]) -> dict[int, tuple[Relation, int | None]]:
+    """The viewer's relation to each of `others`, with the pending request id if any:
+    two queries whatever the number of people."""
+    ids = [o.id for o in others if o.id != viewer.id]
+    result: dict[int, tuple[Relation, int | None]] = {o.id: (Relation.NONE, None) for o in others}
+    result[viewer.id] = (Relation.SELF, None)
+    if not ids:
+        return result
+    friends = db.session.scalars(
+        select(Friendship.user_high_id).where(Friendship.user_low_id == viewer.id, Friendship.user_high_id.in_(ids))
+        .union_all(
+            select(Friendship.user_low_id).where(Friendship.user_high_id == viewer.id, Friendship.user_low_id.in_(ids))
+        )
+    ).all()
+    for friend_id in friends:
+        result[friend_id] = (Relation.FRIENDS, None)
+    pending = db.session.execute(
+        select(FriendRequest.id, FriendRequest.from_user_id, FriendRequest.to_user_id).where(
+            or_(
+                and_(FriendRequest.from_user_id == viewer.id, FriendRequest.to_user_id.in_(ids)),
+                and_(FriendRequest.to_user_id == viewer.id, FriendRequest.from_user_id.in_(ids)),
+            )
+        )
+    ).all()
+    for request_id, from_id, to_id in pending:
+        if from_id == viewer.id:
+            result[to_id] = (Relation.OUTGOING, request_id)
+        else:
+            result[from_id] = (Relation.INCOMING, request_id)
+    return result
+
+
+# Invite codes ----------------------------------------------------------------------
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(text: str) -> str:
+    """Accept what people type: any case, spaces and dashes, O for 0, I/L for 1."""
+    cleaned = "".join(ch for ch in text.upper() if ch.isalnum())
+    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+
+def format_code(code: str) -> str:
+    return f"{code[:5]}-{code[5:]}"
+
+
+def create_invite(user: User, *, days: int = INVITE_DAYS_DEFAULT, now: datetime | None = None) -> FriendInvite:
+    if not 1 <= days <= INVITE_DAYS_MAX:
+        raise Invalid(f"Choose between 1 and {INVITE_DAYS_MAX} days.", field="days")
+    now = now or utcnow()
+    invite = FriendInvite(code=new_code(), created_by_id=user.id, created_at=now, expires_at=now + timedelta(days=days))
+    db.session.add(invite)
+    db.session.flush()
+    return invite
+
+
+def active_invites(user: User, *, now: datetime | None = None) -> list[FriendInvite]:
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(FriendInvite)
+            .where(FriendInvite.created_by_id == user.id, FriendInvite.used_at.is_(None), FriendInvite.expires_at > now)
+            .order_by(FriendInvite.created_at.desc(), FriendInvite.id.desc())
+        )
+    )
+
+
+def revoke_invite(user: User, invite_id: int) -> None:
+    result = db.session.execute(
+        delete(FriendInvite).where(
+            FriendInvite.id == invite_id, FriendInvite.created_by_id == user.id, FriendInvite.used_at.is_(None)
+        )
+    )
+    if not result.rowcount:
+        raise NotFound()
+
+
+def invite_by_code(code: str) -> FriendInvite | None:
+    code = normalise_code(code)
+    if len(code) != CODE_LENGTH:
+        return None
+    return db.session.scalar(select(FriendInvite).where(FriendInvite.code == code))
+
+
+@dataclass
+class Redemption:
+    status: str  # "friends" or "already_friends"
+    friend: User
+
+
+def redeem_invite(user: User, code: str, *, now: datetime | None = None) -> Redemption:
+    """Use a code. Of simultaneous redemptions exactly one succeeds: the UPDATE only
+    matches while the code is unused, and the database applies one UPDATE at a time."""
+    now = now or utcnow()
+    invite = invite_by_code(code)
+    if invite is None:
+        raise Invalid("We don't know that code. Check it and try again.", field="code")
+    owner = db.session.get(User, invite.created_by_id)
+    assert owner is not None
+    if owner.id == user.id:
+        raise Invalid("That is your own code: share it with a friend instead.", field="code")
+    if are_friends(user, owner):
+        return Redemption("already_friends", owner)  # a no-op: the code stays usable
+    claimed = db.session.execute(
+        update(FriendInvite)
+        .where(FriendInvite.id == invite.id, FriendInvite.used_at.is_(None), FriendInvite.expires_at > now)
+        .values(used_by_id=user.id, used_at=now)
+    ).rowcount
+    if not claimed:
+        db.session.refresh(invite)
+        if invite.used_at is not None:
+            raise Invalid("That code has already been used.", field="code")
+        raise Invalid("That code has expired. Ask for a new one.", field="code")
+    _befriend(user.id, owner.id)
+    return Redemption("friends", owner)
+
+
+# Search and profiles ---------------------------------------------------------------
+
+def search_users(query: str, *, page: int, per_page: int = 20):  # type: ignore[no-untyped-def]
+    text = query.strip().lower()[:100]
+    statement = select(User).where(User.is_imported.is_(False))
+    if text:
+        statement = statement.where(
+            or_(
+                func.lower(User.username).contains(text, autoescape=True),
+                func.lower(User.display_name).contains(text, autoescape=True),
+            )
+        )
+    statement = statement.order_by(func.lower(User.username))
+    return db.paginate(statement, page=page, per_page=per_page, error_out=False, count=True)
+
+
+def can_see_profile(viewer: User | None, user: User) -> bool:
+    """A private profile's details are for the owner and friends; others see the name."""
+    if not user.is_private:
+        return True
+    if viewer is None:
+        return False
+    return viewer.id == user.id or are_friends(viewer, user)

@@ -1,0 +1,277 @@
+from __future__ import annotations
+
+from flask import current_app, flash, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from webapp.accounts.models import User
+from webapp.accounts.services import get_user
+from webapp.db import db
+from webapp.errors import DomainError, NotFound
+from webapp.extensions import limiter
+from webapp.rendering import apply_error, render, safe_next, see_other, wants_fragment
+from webapp.social import bp, services
+from webapp.social.forms import InviteForm, RedeemForm, UserSearchForm
+from webapp.social.profile_sections import render_sections
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _redeem_limit() -> str:
+    return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
+
+
+def _relation_widget(other: User, note: str | None = None) -> Response:
+    """After a friendship action: the fresh widget for htmx (with the nav counter out of
+    band), or a redirect back for plain forms."""
+    if wants_fragment():
+        me = _me()
+        relation, request_id = services.relations(me, [other])[other.id]
+        body = render_template(
+            "social/_relation_action.html", other=other, relation=relation, request_id=request_id, note=note
+        ) + render_template("social/_nav_requests_partial.html", pending=services.pending_count(me))
+        response = Response(body, 200)
+        response.vary.add("HX-Request")
+        return response
+    if note:
+        flash(note, "success")
+    return see_other(safe_next(request.form.get("next"), "social.friends"))
+
+
+# Profiles --------------------------------------------------------------------------
+
+@bp.route("/u/<username>")
+def profile(username: str) -> Response:
+    user = get_user(username)
+    viewer = _me() if current_user.is_authenticated else None
+    can_see = services.can_see_profile(viewer, user)
+    relation = request_id = None
+    if viewer is not None:
+        relation, request_id = services.relations(viewer, [user])[user.id]
+    return render(
+        "social/profile.html",
+        profile=user,
+        is_self=viewer is not None and viewer.id == user.id,
+        can_see=can_see,
+        relation=relation,
+        request_id=request_id,
+        friend_count=services.friend_count(user) if can_see else None,
+        sections=render_sections(user, viewer) if can_see else [],
+    )
+
+
+@bp.route("/u/<username>/friends")
+def user_friends(username: str) -> Response:
+    user = get_user(username)
+    viewer = _me() if current_user.is_authenticated else None
+    can_see = services.can_see_profile(viewer, user)
+    pagination = services.friends_page(user, page=_page()) if can_see else None
+    relations = services.relations(viewer, list(pagination.items)) if (viewer and pagination) else {}
+    return render(
+        "social/user_friends.html",
+        "social/_friend_list.html",
+        profile=user,
+        can_see=can_see,
+        pagination=pagination,
+        relations=relations,
+        list_endpoint="social.user_friends",
+        list_args={"username": user.username},
+    )
+
+
+# Friends and requests --------------------------------------------------------------
+
+@bp.route("/friends")
+@login_required
+def friends() -> Response:
+    me = _me()
+    pagination = services.friends_page(me, page=_page())
+    relations = services.relations(me, list(pagination.items))
+    return render(
+        "social/friends.html",
+        "social/_friend_list.html",
+        profile=me,
+        can_see=True,
+        pagination=pagination,
+        relations=relations,
+        list_endpoint="social.friends",
+        list_args={},
+    )
+
+
+@bp.route("/friends/requests")
+@login_required
+def requests() -> Response:
+    me = _me()
+    return render(
+        "social/requests.html",
+        incoming=services.incoming_requests(me),
+        outgoing=services.outgoing_requests(me),
+        Relation=services.Relation,
+    )
+
+
+@bp.route("/u/<username>/friend-request", methods=["POST"])
+@login_required
+def send_request(username: str) -> Response:
+    other = get_user(username)
+    try:
+        outcome = services.send_request(_me(), other)
+    except NotFound:
+        raise
+    except DomainError as error:
+        db.session.rollback()
+        if wants_fragment():
+            return _relation_widget(other, error.message)
+        flash(error.message, "error")
+        return see_other(safe_next(request.form.get("next"), "social.friends"))
+    db.session.commit()
+    notes = {
+        "sent": f"Friend request sent to {other.display_name}.",
+        "accepted": f"{other.display_name} had already asked: you are now friends.",
+        "already_sent": f"You have already asked {other.display_name}.",
+        "already_friends": f"You and {other.display_name} are already friends.",
+    }
+    return _relation_widget(other, notes[outcome.status])
+
+
+def _act_on_request(request_id: int, action: str) -> Response:
+    me = _me()
+    if action == "accept":
+        other = services.accept_request(me, request_id)
+        note = f"You and {other.display_name} are now friends."
+    elif action == "deny":
+        other = services.deny_request(me, request_id)
+        note = f"You declined {other.display_name}'s request."
+    else:
+        other = services.cancel_request(me, request_id)
+        note = f"Your request to {other.display_name} is withdrawn."
+    db.session.commit()
+    return _relation_widget(other, note)
+
+
+@bp.route("/friends/requests/<int:request_id>/accept", methods=["POST"])
+@login_required
+def accept_request(request_id: int) -> Response:
+    return _act_on_request(request_id, "accept")
+
+
+@bp.route("/friends/requests/<int:request_id>/deny", methods=["POST"])
+@login_required
+def deny_request(request_id: int) -> Response:
+    return _act_on_request(request_id, "deny")
+
+
+@bp.route("/friends/requests/<int:request_id>/cancel", methods=["POST"])
+@login_required
+def cancel_request(request_id: int) -> Response:
+    return _act_on_request(request_id, "cancel")
+
+
+@bp.route("/u/<username>/unfriend", methods=["POST"])
+@login_required
+def unfriend(username: str) -> Response:
+    other = get_user(username)
+    removed = services.unfriend(_me(), other)
+    db.session.commit()
+    note = f"You and {other.display_name} are no longer friends." if removed else None
+    return _relation_widget(other, note)
+
+
+# Invite codes ----------------------------------------------------------------------
+
+def _invites_page(invite_form: InviteForm, redeem_form: RedeemForm, status: int = 200) -> Response:
+    me = _me()
+    return render(
+        "social/invites.html",
+        invite_form=invite_form,
+        redeem_form=redeem_form,
+        invites=services.active_invites(me),
+        status=status,
+    )
+
+
+@bp.route("/friends/invites")
+@login_required
+def invites() -> Response:
+    return _invites_page(InviteForm(formdata=None), RedeemForm(formdata=None))
+
+
+@bp.route("/friends/invites", methods=["POST"])
+@login_required
+def create_invite() -> Response:
+    form = InviteForm()
+    if form.validate_on_submit():
+        invite = services.create_invite(_me(), days=form.days.data or services.INVITE_DAYS_DEFAULT)
+        db.session.commit()
+        flash(f"New friend code {services.format_code(invite.code)} is ready to share.", "success")
+        return see_other(url_for("social.invites"))
+    return _invites_page(form, RedeemForm(formdata=None), status=422)
+
+
+@bp.route("/friends/invites/<int:invite_id>/revoke", methods=["POST"])
+@login_required
+def revoke_invite(invite_id: int) -> Response:
+    services.revoke_invite(_me(), invite_id)
+    db.session.commit()
+    flash("That code can no longer be used.", "info")
+    return see_other(url_for("social.invites"))
+
+
+@bp.route("/friends/join/<code>")
+@login_required
+def join(code: str) -> Response:
+    """The page a shared link opens: who invited you, and a button to accept."""
+    invite = services.invite_by_code(code)
+    if invite is None:
+        raise NotFound("We don't know that friend code. Check the link you were sent.")
+    form = RedeemForm(formdata=None, code=services.format_code(invite.code))
+    owner = db.session.get(User, invite.created_by_id)
+    return render("social/join.html", form=form, owner=owner, invite=invite, is_own=owner.id == _me().id)
+
+
+@bp.route("/friends/redeem", methods=["POST"])
+@login_required
+@limiter.limit(_redeem_limit)
+def redeem() -> Response:
+    form = RedeemForm()
+    if form.validate_on_submit():
+        try:
+            outcome = services.redeem_invite(_me(), form.code.data)
+        except DomainError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            friend = outcome.friend
+            if outcome.status == "already_friends":
+                flash(f"You and {friend.display_name} are already friends.", "info")
+            else:
+                flash(f"You and {friend.display_name} are now friends.", "success")
+            return see_other(url_for("social.profile", username=friend.username))
+    return _invites_page(InviteForm(formdata=None), form, status=422)
+
+
+# Search ----------------------------------------------------------------------------
+
+@bp.route("/people")
+@login_required
+def search() -> Response:
+    form = UserSearchForm(request.args)
+    query = form.q.data or "" if form.validate() else ""
+    pagination = services.search_users(query, page=_page()) if query.strip() else None
+    relations = services.relations(_me(), list(pagination.items)) if pagination else {}
+    return render(
+        "social/search.html",
+        "social/_search_results.html",
+        form=form,
+        query=query,
+        pagination=pagination,
+        relations=relations,
+    )
