@@ -62,6 +62,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         set_write_intent(False)
 
     from webapp import accounts, main, social
+    from webapp.catalog import models as _catalog_models  # noqa: F401  (tables for migrations)
+    from webapp.providers import models as _provider_models  # noqa: F401
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
