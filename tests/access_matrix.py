@@ -35,6 +35,10 @@ def members_only(ok: int | str) -> dict[str, int | str]:
     return {"anonymous": LOGIN, "stranger": ok, "owner": ok, "admin": ok}
 
 
+def admins_only(ok: int | str) -> dict[str, int | str]:
+    return {"anonymous": 404, "stranger": 404, "owner": 404, "admin": ok}
+
+
 ROUTES: list[Route] = [
     Route("static", args=lambda w: {"filename": "css/app.css"}, expect=everyone(200)),
     Route("main.index", expect=everyone(200)),
@@ -93,4 +97,18 @@ ROUTES: list[Route] = [
         args=lambda w: {"request_id": w.outgoing.id},
         expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
     ),
+    # Catalog: public reading.
+    Route("catalog.search", expect=everyone(200)),
+    Route("catalog.browse", expect=everyone(200)),
+    Route("catalog.title", args=lambda w: {"title_id": w.title.id}, expect=everyone(200)),
+    Route("catalog.person", args=lambda w: {"person_id": w.person.id}, expect=everyone(200)),
+    # Admin: invisible to everyone else.
+    Route("admin.genres", expect=admins_only(200)),
+    Route("admin.edit_genre", args=lambda w: {"genre_id": w.genre.id}, expect=admins_only(200)),
+    Route("admin.delete_genre", args=lambda w: {"genre_id": w.genre.id}, expect=admins_only(200)),
+    Route("admin.titles", expect=admins_only(200)),
+    Route("admin.new_title", expect=admins_only(200)),
+    Route("admin.edit_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
+    Route("admin.delete_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
+    Route("admin.delete_title", method="POST", args=lambda w: {"title_id": w.title.id}, expect=admins_only(303)),
 ]

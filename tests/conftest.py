@@ -180,7 +180,23 @@ def world(make_user):  # type: ignore[no-untyped-def]
         select(FriendRequest).where(FriendRequest.from_user_id == a.id, FriendRequest.to_user_id == b.id)
     )
     assert incoming.status == outgoing.status == "sent"
+    from webapp.catalog import services as catalog
+    from webapp.catalog.models import Credit, Person
+
+    genre = catalog.create_genre("Drama")
+    title = catalog.create_manual_title(
+        catalog.TitleData(kind="movie", title="Sample Film", year=1999, runtime_minutes=100, overview="",
+                          genre_ids=[genre.id])
+    )
+    person = Person(name="Sample Director")
+    db.session.add(person)
+    db.session.flush()
+    db.session.add(Credit(title_id=title.id, person_id=person.id, role="director"))
+    db.session.commit()
     return SimpleNamespace(
+        genre=genre,
+        title=title,
+        person=person,
         owner=owner,
         stranger=make_user(username="stranger"),
         admin=make_user(username="admin", is_admin=True, tier="admin"),

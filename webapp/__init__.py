@@ -61,13 +61,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _end_write_intent(_exc: BaseException | None) -> None:
         set_write_intent(False)
 
-    from webapp import accounts, main, social
-    from webapp.catalog import models as _catalog_models  # noqa: F401  (tables for migrations)
-    from webapp.providers import models as _provider_models  # noqa: F401
+    from webapp import accounts, admin, catalog, main, social
+    from webapp.providers import models as _provider_models  # noqa: F401  (tables for migrations)
 
     app.register_blueprint(main.bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(social.bp)
+    app.register_blueprint(catalog.bp)
+    app.register_blueprint(admin.bp)
 
     from webapp.accounts.cli import users_cli
 

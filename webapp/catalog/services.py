@@ -1,0 +1,259 @@
+"""Catalog rules: finding, browsing and editing titles. Provider data arrives through
+webapp/catalog/sync.py; this module only knows the local catalog."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from webapp.catalog.models import KINDS, Credit, Genre, Person, Title, title_genres
+from webapp.db import db, utcnow
+from webapp.errors import Invalid, NotFound
+
+ORDERS = {"title": "Title", "year": "Year (newest)", "year_asc": "Year (oldest)"}
+KIND_LABELS = {"movie": "Film", "tv": "Show", "album": "Album"}
+SEARCH_TYPES = {"all": "All", "movie": "Films", "tv": "Shows", "album": "Albums"}
+
+
+def sort_key(text: str) -> str:
+    return text.strip().lower()
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"\s+", " ", name.strip().lower())
+
+
+# Reading ---------------------------------------------------------------------------
+
+def get_title(title_id: int) -> Title:
+    title = db.session.scalar(
+        select(Title)
+        .where(Title.id == title_id)
+        .options(
+            selectinload(Title.genres),
+            selectinload(Title.credits).selectinload(Credit.person),
+            selectinload(Title.tracks),
+        )
+    )
+    if title is None:
+        raise NotFound()
+    return title
+
+
+def get_person(person_id: int) -> tuple[Person, list[tuple[Credit, Title]]]:
+    person = db.session.get(Person, person_id)
+    if person is None:
+        raise NotFound()
+    rows = db.session.execute(
+        select(Credit, Title)
+        .join(Title, Title.id == Credit.title_id)
+        .where(Credit.person_id == person.id)
+        .order_by(Title.year.desc().nulls_last(), Title.sort_title)
+    ).all()
+    return person, [(credit, title) for credit, title in rows]
+
+
+def all_genres() -> list[Genre]:
+    return list(db.session.scalars(select(Genre).order_by(Genre.slug)))
+
+
+@dataclass
+class BrowseFilter:
+    q: str = ""
+    genre: str = ""
+    year: int | None = None
+    kind: str = ""
+    order: str = "title"
+
+
+def _browse_query(f: BrowseFilter) -> Select[tuple[Title]]:
+    query = select(Title).options(selectinload(Title.genres))
+    if f.q.strip():
+        query = query.where(Title.sort_title.contains(sort_key(f.q)[:200], autoescape=True))
+    if f.kind in KINDS:
+        query = query.where(Title.kind == f.kind)
+    if f.year:
+        query = query.where(Title.year == f.year)
+    if f.genre:
+        query = query.where(
+            Title.id.in_(
+                select(title_genres.c.title_id).join(Genre, Genre.id == title_genres.c.genre_id).where(Genre.slug == f.genre)
+            )
+        )
+    if f.order == "year":
+        query = query.order_by(Title.year.desc().nulls_last(), Title.sort_title, Title.id)
+    elif f.order == "year_asc":
+        query = query.order_by(Title.year.asc().nulls_last(), Title.sort_title, Title.id)
+    else:
+        query = query.order_by(Title.sort_title, Title.year, Title.id)
+    return query
+
+
+def browse(f: BrowseFilter, *, page: int, per_page: int = 24):  # type: ignore[no-untyped-def]
+    return db.paginate(_browse_query(f), page=page, per_page=per_page, error_out=False)
+
+
+def search_local(q: str, *, kind: str = "all", limit: int = 40) -> list[Title]:
+    """Titles whose title holds every word of the query: exact titles first, then
+    titles starting with the query, then the rest, newest first."""
+    words = sort_key(q).split()[:8]
+    if not words:
+        return []
+    query = select(Title).options(selectinload(Title.genres))
+    for word in words:
+        query = query.where(Title.sort_title.contains(word[:100], autoescape=True))
+    if kind in KINDS:
+        query = query.where(Title.kind == kind)
+    found = list(db.session.scalars(query.order_by(Title.year.desc().nulls_last(), Title.id).limit(200)))
+    phrase = " ".join(words)
+    found.sort(key=lambda t: (t.sort_title != phrase, not t.sort_title.startswith(phrase)))
+    return found[:limit]
+
+
+# Admin: genres ---------------------------------------------------------------------
+
+def create_genre(name: str) -> Genre:
+    name = name.strip()
+    if not name:
+        raise Invalid("Give the genre a name.", field="name")
+    slug = slugify(name)
+    if db.session.scalar(select(Genre.id).where(Genre.slug == slug)) is not None:
+        raise Invalid("That genre already exists.", field="name")
+    genre = Genre(name=name, slug=slug)
+    db.session.add(genre)
+    _flush_or_invalid("That genre already exists.", "name")
+    return genre
+
+
+def rename_genre(genre: Genre, name: str) -> Genre:
+    name = name.strip()
+    slug = slugify(name)
+    if not name:
+        raise Invalid("Give the genre a name.", field="name")
+    if db.session.scalar(select(Genre.id).where(Genre.slug == slug, Genre.id != genre.id)) is not None:
+        raise Invalid("That genre already exists.", field="name")
+    genre.name, genre.slug = name, slug
+    _flush_or_invalid("That genre already exists.", "name")
+    return genre
+
+
+def delete_genre(genre: Genre) -> None:
+    db.session.execute(delete(title_genres).where(title_genres.c.genre_id == genre.id))
+    db.session.delete(genre)
+    db.session.flush()
+
+
+def get_genre(genre_id: int) -> Genre:
+    genre = db.session.get(Genre, genre_id)
+    if genre is None:
+        raise NotFound()
+    return genre
+
+
+def genres_with_counts() -> list[tuple[Genre, int]]:
+    rows = db.session.execute(
+        select(Genre, func.count(title_genres.c.title_id))
+        .outerjoin(title_genres, title_genres.c.genre_id == Genre.id)
+        .group_by(Genre.id)
+        .order_by(Genre.slug)
+    ).all()
+    return [(genre, count) for genre, count in rows]
+
+
+def genres_by_names(names: list[str]) -> list[Genre]:
+    """Find or create genres by name (case-insensitive)."""
+    wanted = {slugify(n): n.strip() for n in names if n and n.strip()}
+    if not wanted:
+        return []
+    found = {g.slug: g for g in db.session.scalars(select(Genre).where(Genre.slug.in_(wanted)))}
+    for slug, name in wanted.items():
+        if slug not in found:
+            genre = Genre(name=name[:60], slug=slug[:60])
+            db.session.add(genre)
+            found[slug] = genre
+    db.session.flush()
+    return [found[s] for s in wanted]
+
+
+# Admin: manual titles --------------------------------------------------------------
+
+@dataclass
+class TitleData:
+    kind: str
+    title: str
+    year: int | None
+    runtime_minutes: int | None
+    overview: str
+    genre_ids: list[int]
+    release_date: date | None = None
+    image_url: str | None = None
+    adult: bool = False
+    artist_credit: str | None = None
+
+
+def _duplicate_manual(data: TitleData, except_id: int | None = None) -> bool:
+    same_year = Title.year.is_(None) if data.year is None else Title.year == data.year
+    query = select(Title.id).where(Title.kind == data.kind, Title.sort_title == sort_key(data.title), same_year)
+    if except_id is not None:
+        query = query.where(Title.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _apply(title: Title, data: TitleData) -> None:
+    if data.kind not in KINDS:
+        raise Invalid("Choose film, show or album.", field="kind")
+    genres = list(db.session.scalars(select(Genre).where(Genre.id.in_(data.genre_ids)))) if data.genre_ids else []
+    if len(genres) != len(set(data.genre_ids)):
+        raise Invalid("Choose genres from the list.", field="genre_ids")
+    title.kind = data.kind
+    title.title = data.title.strip()
+    title.sort_title = sort_key(data.title)
+    title.year = data.year
+    title.runtime_minutes = data.runtime_minutes
+    title.overview = data.overview.strip()
+    title.release_date = data.release_date
+    title.image_url = data.image_url or None
+    title.adult = data.adult
+    title.artist_credit = (data.artist_credit or "").strip() or None
+    title.genres = genres
+
+
+def create_manual_title(data: TitleData) -> Title:
+    if _duplicate_manual(data):
+        raise Invalid("That title is already in the catalog.", field="title")
+    title = Title(source="manual", created_at=utcnow(), genres=[])
+    _apply(title, data)
+    db.session.add(title)
+    db.session.flush()
+    return title
+
+
+def update_manual_title(title: Title, data: TitleData) -> Title:
+    if _duplicate_manual(data, except_id=title.id):
+        raise Invalid("That title is already in the catalog.", field="title")
+    _apply(title, data)
+    db.session.flush()
+    return title
+
+
+def delete_title(title: Title) -> None:
+    db.session.delete(title)
+    db.session.flush()
+
+
+def manual_titles(*, page: int, per_page: int = 50):  # type: ignore[no-untyped-def]
+    query = select(Title).where(Title.source == "manual").order_by(Title.sort_title, Title.id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def _flush_or_invalid(message: str, field: str) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise Invalid(message, field=field) from exc
