@@ -59,7 +59,7 @@ test-postgres: $(VENV)/.dev-installed
 
 ## Load benchmark against a bare reference app (see bench/README.md).
 bench: $(VENV)/.dev-installed
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --seconds 10
 
 ## Re-pin dependencies after editing pyproject.toml.
 lock: $(BIN)/python

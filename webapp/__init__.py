@@ -46,6 +46,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def _refuse_nul_bytes() -> None:
         # NUL cannot be stored in PostgreSQL text and is never meaningful in a form.
+        if request.method in READ_METHODS and not request.args:
+            return
         for values in (request.args, request.form):
             if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
                 from flask import abort
@@ -114,8 +116,20 @@ def _init_login(app: Flask) -> None:
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.can_login or user.session_version != int(version):
+        from flask import g
+        from sqlalchemy import func, select
+
+        from webapp.social.models import FriendRequest
+
+        # One query for the user and the pending friend-request count the navigation shows.
+        pending = (
+            select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == User.id).scalar_subquery()
+        )
+        row = db.session.execute(select(User, pending).where(User.id == int(user_id))).first()
+        if row is None:
+            return None
+        user, g.pending_friend_requests = row
+        if not user.can_login or user.session_version != int(version):
             return None  # revoked (logout elsewhere, password change) or gone
         return user
 

@@ -72,6 +72,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SESSION_COOKIE_SECURE": not debug,
         "SESSION_COOKIE_NAME": "marquee_session",
         "PERMANENT_SESSION_LIFETIME": 30 * 24 * 3600,
+        # The 30 days count from login; re-signing the cookie on every response costs
+        # more than it gives.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_SECURE": not debug,
         "HSTS_ENABLED": not debug,
         "OAUTH_PROVIDERS": oauth_providers_from_env(env),

@@ -34,12 +34,11 @@ HEADERS = {
 
 
 def init_security_headers(app: Flask) -> None:
-    hsts = app.config.get("HSTS_ENABLED", True)
+    headers = dict(HEADERS)
+    if app.config.get("HSTS_ENABLED", True):
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if hsts:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        response.headers.update(headers)
         return response

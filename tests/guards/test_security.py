@@ -93,13 +93,19 @@ class TestCSRF:
         make_user(username="ann")
         client = csrf_app.test_client()
         html = client.get("/login").get_data(as_text=True)
-        token = html.split('name="csrf-token" content="')[1].split('"')[0]
+        assert 'name="csrf-token"' not in html  # anonymous pages: the form field carries it
+        token = html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
         response = client.post(
             "/login",
             data={"login": "ann", "password": "velvet-marquee-42"},
             headers={**HTMX, "X-CSRFToken": token},
         )
         assert response.status_code == 204 and response.headers["HX-Redirect"] == "/"
+        # Signed in, the page carries the token for app.js to send as a header.
+        html = client.get("/settings").get_data(as_text=True)
+        meta_token = html.split('name="csrf-token" content="')[1].split('"')[0]
+        response = client.post("/logout", headers={**HTMX, "X-CSRFToken": meta_token})
+        assert response.status_code == 204
 
     def test_htmx_csrf_failure_takes_over_main(self, csrf_app):
         response = csrf_app.test_client().post("/login", data={}, headers=HTMX)
@@ -113,3 +119,8 @@ def test_oversized_body_is_refused_with_413(client):
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(User.id))) == 0
+
+
+def test_anonymous_reading_sets_no_cookie(client):
+    response = client.get("/")
+    assert response.headers.getlist("Set-Cookie") == []
