@@ -16,5 +16,5 @@ RUN mkdir -p instance && chown marquee:marquee instance
 USER marquee
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=4).status != 200)"
-# Apply migrations, then hand the process over to gunicorn.
-CMD ["sh", "-c", "flask db upgrade && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - wsgi:app"]
+# Apply migrations, load the demo catalog (idempotent), then hand over to gunicorn.
+CMD ["sh", "-c", "flask db upgrade && flask catalog load-demo && exec gunicorn --bind 0.0.0.0:8000 --workers 2 --threads 4 --access-logfile - wsgi:app"]

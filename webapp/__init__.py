@@ -73,8 +73,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
 
     from webapp.accounts.cli import users_cli
+    from webapp.catalog.cli import catalog_cli, import_cli
 
     app.cli.add_command(users_cli)
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(import_cli)
 
     accounts.oauth.init_providers(app)
 

@@ -27,9 +27,15 @@ def normalise_username(username: str) -> str:
     return username.strip().lower()
 
 
+# Imported MovieLens rating authors are named ml<number>.
+RESERVED_USERNAME_RE = re.compile(r"^ml\d+$")
+
+
 def username_problem(username: str) -> str | None:
     if not USERNAME_RE.fullmatch(username):
         return f"Usernames are {USERNAME_HELP}."
+    if RESERVED_USERNAME_RE.fullmatch(username):
+        return "Usernames like ml123 are reserved for imported MovieLens accounts."
     return None
 
 
@@ -188,7 +194,7 @@ def get_user(username: str) -> User:
 
 def _unique_username(seed: str) -> str:
     base = re.sub(r"[^a-z0-9_.-]", "", seed.lower())[:24] or "user"
-    if len(base) < 3:
+    if len(base) < 3 or RESERVED_USERNAME_RE.fullmatch(base):
         base = (base + "user")[:24]
     candidate = base
     while username_taken(candidate):

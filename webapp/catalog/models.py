@@ -134,3 +134,26 @@ class Track(db.Model):
     length_seconds: Mapped[int | None] = mapped_column(Integer)
 
     title: Mapped[Title] = relationship(back_populates="tracks", lazy="raise")
+
+
+class Rating(db.Model):
+    """A user's score for a title, one per (user, title).
+
+    The score is a float in half-star steps from 0.5 to 5.0: MovieLens ratings use
+    half stars and the app's own ratings are the whole numbers 1-5 within that range.
+    A float reads as what people see ("4.5"), averages and recommendations need no
+    conversion, and halves are exact in binary floating point, so equality and
+    grouping are safe; the check constraint keeps every score on the half-star grid."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("user_id", "title_id"),
+        CheckConstraint("score >= 0.5 AND score <= 5 AND score * 2 = CAST(score * 2 AS INTEGER)", name="score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    title_id: Mapped[int] = mapped_column(ForeignKey("titles.id", ondelete="CASCADE"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    # When the rating was given (imported ratings keep their original time).
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
