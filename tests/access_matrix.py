@@ -102,6 +102,9 @@ ROUTES: list[Route] = [
     Route("catalog.browse", expect=everyone(200)),
     Route("catalog.title", args=lambda w: {"title_id": w.title.id}, expect=everyone(200)),
     Route("catalog.person", args=lambda w: {"person_id": w.person.id}, expect=everyone(200)),
+    # Provider results lead to their catalog title (fetched on first visit).
+    Route("catalog.tmdb_title", args=lambda w: {"kind": "movie", "tmdb_id": 4242}, expect=everyone(303)),
+    Route("catalog.musicbrainz_title", args=lambda w: {"mbid": w.album.musicbrainz_id}, expect=everyone(303)),
     # Admin: invisible to everyone else.
     Route("admin.genres", expect=admins_only(200)),
     Route("admin.edit_genre", args=lambda w: {"genre_id": w.genre.id}, expect=admins_only(200)),

@@ -108,6 +108,8 @@ def track_app(app: Flask) -> Flask:
 def _dispose_engines() -> Iterator[None]:
     yield
     for app in _APPS:
+        if "marquee_providers" in app.extensions:
+            app.extensions["marquee_providers"].close()
         with app.app_context():
             db.session.remove()
             for engine in db.engines.values():
@@ -181,13 +183,17 @@ def world(make_user):  # type: ignore[no-untyped-def]
     )
     assert incoming.status == outgoing.status == "sent"
     from webapp.catalog import services as catalog
-    from webapp.catalog.models import Credit, Person
+    from webapp.catalog.models import Credit, Person, Title
 
     genre = catalog.create_genre("Drama")
     title = catalog.create_manual_title(
         catalog.TitleData(kind="movie", title="Sample Film", year=1999, runtime_minutes=100, overview="",
                           genre_ids=[genre.id])
     )
+    title.tmdb_id = 4242
+    album = Title(kind="album", title="Sample Album", sort_title="sample album", source="demo",
+                  musicbrainz_id="b2b2b2b2-0000-4000-8000-00000000aaaa", genres=[])
+    db.session.add(album)
     person = Person(name="Sample Director")
     db.session.add(person)
     db.session.flush()
@@ -196,6 +202,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
     return SimpleNamespace(
         genre=genre,
         title=title,
+        album=album,
         person=person,
         owner=owner,
         stranger=make_user(username="stranger"),

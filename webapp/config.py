@@ -47,6 +47,21 @@ def oauth_providers_from_env(env: os._Environ[str] | dict[str, str]) -> dict[str
     return providers
 
 
+PROVIDER_SETTINGS = (
+    "TMDB_TOKEN",
+    "TMDB_API_KEY",
+    "TMDB_API_URL",
+    "TMDB_IMAGE_URL",
+    "MUSICBRAINZ_API_URL",
+    "MUSICBRAINZ_USER_AGENT",
+    "MUSICBRAINZ_ENABLED",
+    "COVERART_API_URL",
+    "OMDB_API_KEY",
+    "OMDB_API_URL",
+    "PROVIDER_TIMEOUT",
+)
+
+
 def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     load_dotenv(PROJECT_ROOT / ".env", override=False)
     env = os.environ
@@ -78,6 +93,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "REMEMBER_COOKIE_SECURE": not debug,
         "HSTS_ENABLED": not debug,
         "OAUTH_PROVIDERS": oauth_providers_from_env(env),
+        # Catalog providers (webapp/providers): all optional.
+        **{key: env.get(key) or None for key in PROVIDER_SETTINGS if not testing},
         "OAUTH_HTTP_TIMEOUT": float(env.get("OAUTH_HTTP_TIMEOUT") or 5),
     }
     if overrides:

@@ -1,9 +1,11 @@
-"""`flask import movielens DIR` and `flask catalog load-demo`."""
+"""`flask import movielens DIR`, `flask catalog load-demo` and `flask catalog refresh`."""
 
 from __future__ import annotations
 
 import contextlib
+
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -55,3 +57,17 @@ def load_demo() -> None:
         f"Demo catalog: {stats.added} added, {stats.linked} matched existing titles, "
         f"{stats.unchanged} already loaded."
     )
+
+
+@catalog_cli.command("refresh")
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many titles to refresh in this run.")
+def refresh_catalog(limit: int) -> None:
+    """Fill missing or stale details (credits, genres, runtime, posters) from TMDB and
+    MusicBrainz for titles that have their ids, oldest first. MusicBrainz calls keep to
+    its one request per second; a provider that fails is reported and skipped."""
+    from webapp.catalog import sync
+
+    started = time.perf_counter()
+    done, failed = sync.refresh_missing(limit)
+    click.echo(f"Refreshed {done} titles, {failed} not refreshed, in {time.perf_counter() - started:.1f} s.")

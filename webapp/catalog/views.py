@@ -1,10 +1,17 @@
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Callable
+from uuid import UUID
+
+from flask import redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from webapp.catalog import bp, services
+from webapp.catalog import bp, services, sync
 from webapp.catalog.forms import BrowseForm, SearchForm
+from webapp.catalog.models import Title
+from webapp.db import db
+from webapp.errors import render_error
+from webapp.providers.errors import ProviderError
 from webapp.rendering import render
 
 
@@ -38,7 +45,32 @@ def browse() -> Response:
 @bp.route("/titles/<int:title_id>")
 def title(title_id: int) -> Response:
     item = services.get_title(title_id)
-    return render("catalog/title.html", title=item, labels=services.KIND_LABELS)
+    note = None
+    if sync.is_stale(item):  # details fetched on first view, refreshed when stale
+        note = sync.refresh(item)
+        item = services.get_title(title_id)
+    return render("catalog/title.html", title=item, labels=services.KIND_LABELS, note=note)
+
+
+@bp.route("/titles/tmdb/<kind>/<int:tmdb_id>")
+def tmdb_title(kind: str, tmdb_id: int) -> Response:
+    """A TMDB search result: its catalog title, created from TMDB on first visit."""
+    return _resolve(lambda: sync.title_from_tmdb(kind, tmdb_id))
+
+
+@bp.route("/titles/musicbrainz/<uuid:mbid>")
+def musicbrainz_title(mbid: UUID) -> Response:
+    return _resolve(lambda: sync.title_from_musicbrainz(str(mbid)))
+
+
+def _resolve(load: Callable[[], Title]) -> Response:
+    try:
+        found = load()
+    except ProviderError as error:
+        db.session.rollback()
+        return render_error(503, f"{error.message} Please try again in a moment.")
+    db.session.commit()
+    return redirect(url_for("catalog.title", title_id=found.id), 303)
 
 
 @bp.route("/person/<int:person_id>")
@@ -53,12 +85,13 @@ def search() -> Response:
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     kind = (form.type.data or "all") if valid else "all"
-    results = services.search_local(query, kind=kind) if query else []
+    results = sync.search(query, kind=kind, page=_page()) if query else None
     return render(
         "catalog/search.html",
         "catalog/_search_results.html",
         form=form,
         query=query,
+        kind=kind,
         results=results,
         labels=services.KIND_LABELS,
         status=200 if valid else 422,
