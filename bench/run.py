@@ -78,6 +78,9 @@ PAGES: list[Page] = [
     Page("reference /fortunes", "/fortunes", app="reference", expect="&lt;script&gt;"),
     Page("login (anonymous)", "/login", expect='id="login-form"'),
     Page("profile (logged in)", "/u/{username}", login=True, expect="Edit your profile"),
+    Page("search (catalog)", "/search?q=star", expect="Results for"),
+    Page("title page", "/titles/{title_id}", expect="Elsewhere"),
+    Page("browse page 2", "/catalog?page=2", expect="Page 2 of"),
 ]
 
 
@@ -87,6 +90,11 @@ def seed_marquee(password: str) -> dict[str, str]:
     from webapp.accounts import services
     from webapp.db import db
 
+    from sqlalchemy import select
+
+    from webapp.catalog.demo import load_demo_catalog
+    from webapp.catalog.models import Title
+
     user = services.register(
         email="bench@example.com",
         username="bench",
@@ -94,7 +102,11 @@ def seed_marquee(password: str) -> dict[str, str]:
         password=password,
     )
     db.session.commit()
-    return {"username": user.username}
+    load_demo_catalog()  # the catalog a keyless install has: search, titles, browse
+    db.session.commit()
+    title = db.session.scalar(select(Title).where(Title.tmdb_id.is_not(None)).order_by(Title.id))
+    assert title is not None
+    return {"username": user.username, "title_id": str(title.id)}
 
 
 # --------------------------------------------------------------------------- settings
@@ -241,6 +253,7 @@ def prepare_and_count(
             "DATABASE_URL": url,
             "SECRET_KEY": secret,
             "RATELIMIT_ENABLED": False,
+            "MUSICBRAINZ_ENABLED": "0",  # no provider calls: the keyless catalog only
             "WTF_CSRF_ENABLED": False,
             "SESSION_COOKIE_SECURE": False,
             "REMEMBER_COOKIE_SECURE": False,
@@ -380,6 +393,10 @@ def server_env(url: str, secret: str) -> dict[str, str]:
             "DATABASE_URL": url,
             "SECRET_KEY": secret,
             "RATELIMIT_ENABLED": "0",
+            "MUSICBRAINZ_ENABLED": "0",
+            "TMDB_TOKEN": "",
+            "TMDB_API_KEY": "",
+            "OMDB_API_KEY": "",
             # Off, and set so that a FLASK_DEBUG in a local .env cannot turn debug on.
             "FLASK_DEBUG": "0",
             "REDIS_URL": "",
