@@ -29,6 +29,13 @@
       invalid.focus();
     } else if (element.id === "main") {
       element.focus();
+    } else if (!document.activeElement || document.activeElement === document.body) {
+      // The button or link just used went away with the old content: keep keyboard
+      // and screen reader users where they were, on what replaced it.
+      if (!element.hasAttribute("tabindex")) {
+        element.setAttribute("tabindex", "-1");
+      }
+      element.focus();
     }
   });
 })();

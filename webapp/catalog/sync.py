@@ -216,6 +216,16 @@ def is_stale(title: Title) -> bool:
     return title.fetched_at is None or utcnow() - title.fetched_at > DETAILS_MAX_AGE
 
 
+def can_refresh(title: Title) -> bool:
+    """Stale, and the provider that holds its details is configured here."""
+    if not is_stale(title):
+        return False
+    configured = providers().configured
+    if title.tmdb_id is not None and title.kind in ("movie", "tv"):
+        return configured["tmdb"]
+    return title.musicbrainz_id is not None and configured["musicbrainz"]
+
+
 def refresh(title: Title) -> str | None:
     """Fetch fresh details for a stale title. Returns a note for the page when the
     provider could not be reached (the page shows what the catalog has)."""

@@ -46,7 +46,7 @@ def browse() -> Response:
 def title(title_id: int) -> Response:
     item = services.get_title(title_id)
     note = None
-    if sync.is_stale(item):  # details fetched on first view, refreshed when stale
+    if sync.can_refresh(item):  # details fetched on first view, refreshed when stale
         note = sync.refresh(item)
         item = services.get_title(title_id)
     return render("catalog/title.html", title=item, labels=services.KIND_LABELS, note=note)
