@@ -23,10 +23,12 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed
 	@touch $@
 
 ## Serve Marquee at http://127.0.0.1:$(PORT) on SQLite (instance/marquee.sqlite3), migrations applied.
+## Debug mode: a development secret is kept in instance/ and cookies work over plain http.
+run: export FLASK_DEBUG := 1
 run: $(VENV)/.app-installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask catalog load-demo
-	FLASK_DEBUG=1 $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## Browser-test dependencies: Debian's Chromium (installed when missing and we are root) and axe-core.
 e2e-deps:
