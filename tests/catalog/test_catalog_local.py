@@ -190,3 +190,11 @@ class TestAdmin:
         provider_title = add_title("From TMDB", tmdb_id=1)
         db.session.commit()
         assert client.get(f"/admin/titles/{provider_title.id}/edit").status_code == 404
+
+
+def test_search_ranks_the_exact_title_before_sequels_ignoring_articles(app_ctx):
+    add_title("The Matrix Reloaded", year=2003)
+    add_title("The Matrix", year=1999)
+    add_title("The Animatrix", year=2003)
+    db.session.commit()
+    assert [t.title for t in services.search_local("matrix")] == ["The Matrix", "The Matrix Reloaded", "The Animatrix"]

@@ -99,8 +99,8 @@ def browse(f: BrowseFilter, *, page: int, per_page: int = 24):  # type: ignore[n
 
 
 def search_local(q: str, *, kind: str = "all", limit: int = 40) -> list[Title]:
-    """Titles whose title holds every word of the query: exact titles first, then
-    titles starting with the query, then the rest, newest first."""
+    """Titles whose title holds every word of the query: exact titles first (leading
+    articles aside), then titles starting with the query, shorter titles first."""
     words = sort_key(q).split()[:8]
     if not words:
         return []
@@ -110,9 +110,22 @@ def search_local(q: str, *, kind: str = "all", limit: int = 40) -> list[Title]:
     if kind in KINDS:
         query = query.where(Title.kind == kind)
     found = list(db.session.scalars(query.order_by(Title.year.desc().nulls_last(), Title.id).limit(200)))
-    phrase = " ".join(words)
-    found.sort(key=lambda t: (t.sort_title != phrase, not t.sort_title.startswith(phrase)))
+    phrase = _bare(" ".join(words))
+    found.sort(key=lambda t: _rank(_bare(t.sort_title), phrase))
     return found[:limit]
+
+
+def _rank(title: str, phrase: str) -> tuple[bool, bool, bool, int]:
+    """Exact title, then the phrase as whole first words, then as a prefix, shorter first."""
+    return (title != phrase, not title.startswith(phrase + " "), not title.startswith(phrase), len(title))
+
+
+def _bare(title: str) -> str:
+    """A title without its leading article, for ranking: "the matrix" ranks as "matrix"."""
+    for article in ("the ", "a ", "an "):
+        if title.startswith(article):
+            return title[len(article):]
+    return title
 
 
 # Admin: genres ---------------------------------------------------------------------
