@@ -41,8 +41,9 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.server import LocalServer
 
 CODE_LIFETIME = 60  # seconds an authorization code may wait before redemption
 ACCESS_TOKEN_LIFETIME = 3600
@@ -98,13 +99,6 @@ class _Grant:
     access_tokens: list[str] = field(default_factory=list)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines in the test output (errors are still reported)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class _OAuthError(Exception):
     def __init__(self, error: str, description: str, status: int = 400) -> None:
         super().__init__(f"{error}: {description}")
@@ -131,8 +125,10 @@ def _equal(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and hmac.compare_digest(a.encode(), b.encode())
 
 
-class FakeOIDCProvider:
+class FakeOIDCProvider(LocalServer):
     """A local OpenID Connect (and Facebook-shaped OAuth 2) provider; see the module doc."""
+
+    thread_name = "fake-oidc"
 
     def __init__(
         self,
@@ -142,6 +138,7 @@ class FakeOIDCProvider:
         redirect_uris: Iterable[str] | None = None,
         label: str = "Fake ID",
     ) -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         # None: any absolute http(s) redirect_uri is accepted; otherwise exact matches only.
@@ -167,9 +164,6 @@ class FakeOIDCProvider:
         self._access_tokens: dict[str, dict[str, Any]] = {}
         self._pending: dict[str, tuple[str, dict[str, str]]] = {}
         self._key: RSAKey | None = None
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
         self._map = Map(
             [
                 Rule("/.well-known/openid-configuration", endpoint="discovery", methods=["GET"]),
@@ -183,42 +177,11 @@ class FakeOIDCProvider:
             ]
         )
 
-    # -- lifecycle -----------------------------------------------------------------
+    # -- lifecycle (start/stop/with: LocalServer) ---------------------------------------
 
-    def start(self) -> FakeOIDCProvider:
-        if self._server is not None:
-            return self
+    def _before_start(self) -> None:
         if self._key is None:
             self._key = RSAKey.generate_key(2048, auto_kid=True)
-        server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self._server = server
-        self._url = f"http://127.0.0.1:{server.server_port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-oidc", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut the server down: its URL now refuses connections ("provider down")."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def __enter__(self) -> FakeOIDCProvider:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- addresses and configuration -------------------------------------------------
 

@@ -49,8 +49,9 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.server import LocalServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "providers"
 PREFIXES = {"tmdb": "/tmdb/3", "musicbrainz": "/musicbrainz/ws/2", "coverart": "/coverart", "omdb": "/omdb"}
@@ -122,10 +123,6 @@ class _Route:
     handler: Callable[..., Response]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
 
 def _placeholder_png() -> bytes:
     """An 8×8 single-colour PNG, built here so no binary file is needed."""
@@ -142,14 +139,17 @@ def _placeholder_png() -> bytes:
     )
 
 
-class FakeProviders:
+class FakeProviders(LocalServer):
     """Fake TMDB, MusicBrainz, Cover Art Archive and OMDb; see the module doc."""
 
     tmdb_token = "fake-tmdb-read-access-token"
     tmdb_api_key = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     omdb_api_key = "fakeomdb"
 
+    thread_name = "fake-providers"
+
     def __init__(self) -> None:
+        super().__init__()
         self.failures: dict[str, Failure] = {}
         self.delay: dict[str, float] = {}
         self.timeout_delay = 1.0
@@ -158,9 +158,6 @@ class FakeProviders:
         self._lock = threading.Lock()
         self._last_mb: float | None = None
         self._image = _placeholder_png()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
-        self._url: str | None = None
         self._routes = {
             "tmdb_search": _Route("tmdb", self._tmdb_search),
             "tmdb_details": _Route("tmdb", self._tmdb_details),
@@ -187,36 +184,7 @@ class FakeProviders:
             ]
         )
 
-    # -- lifecycle -----------------------------------------------------------------------
-
-    def start(self) -> FakeProviders:
-        if self._server is not None:
-            return self
-        server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self._server = server
-        self._url = f"http://127.0.0.1:{server.server_port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-providers", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Shut down: the URLs now refuse connections ("provider down")."""
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> FakeProviders:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    # -- lifecycle: start/stop/with come from LocalServer ----------------------------------
 
     def reset(self) -> None:
         """Forget requests, failures, delays and the MusicBrainz spacing check."""

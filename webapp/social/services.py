@@ -159,25 +159,29 @@ def cancel_request(user: User, request_id: int) -> User:
 
 
 def incoming_requests(user: User) -> list[FriendRequest]:
-    sender = aliased(User)
-    rows = db.session.execute(
-        select(FriendRequest, sender)
-        .join(sender, sender.id == FriendRequest.from_user_id)
-        .where(FriendRequest.to_user_id == user.id)
-        .order_by(FriendRequest.created_at.desc(), FriendRequest.id.desc())
-    ).all()
-    return [_with_other(r, u) for r, u in rows]
+    """Requests waiting for this user's answer, each with `.other` (the sender)."""
+    return _pending(user, incoming=True)
 
 
 def outgoing_requests(user: User) -> list[FriendRequest]:
-    recipient = aliased(User)
+    """Requests this user sent, each with `.other` (the recipient)."""
+    return _pending(user, incoming=False)
+
+
+def _pending(user: User, *, incoming: bool) -> list[FriendRequest]:
+    mine, theirs = (
+        (FriendRequest.to_user_id, FriendRequest.from_user_id)
+        if incoming
+        else (FriendRequest.from_user_id, FriendRequest.to_user_id)
+    )
+    other = aliased(User)
     rows = db.session.execute(
-        select(FriendRequest, recipient)
-        .join(recipient, recipient.id == FriendRequest.to_user_id)
-        .where(FriendRequest.from_user_id == user.id)
+        select(FriendRequest, other)
+        .join(other, other.id == theirs)
+        .where(mine == user.id)
         .order_by(FriendRequest.created_at.desc(), FriendRequest.id.desc())
     ).all()
-    return [_with_other(r, u) for r, u in rows]
+    return [_with_other(request, person) for request, person in rows]
 
 
 def _with_other(request: FriendRequest, other: User) -> FriendRequest:
