@@ -39,6 +39,20 @@ def admins_only(ok: int | str) -> dict[str, int | str]:
     return {"anonymous": 404, "stranger": 404, "owner": 404, "admin": ok}
 
 
+def group_only(ok: int | str) -> dict[str, int | str]:
+    """Members of the sample group only (the owner role is its owner); everyone else
+    gets 404 so that a group's existence is not revealed. Admins are no exception."""
+    return {"anonymous": LOGIN, "stranger": 404, "owner": ok, "admin": 404}
+
+
+def _group(w: Any) -> dict[str, Any]:
+    return {"group_id": w.group.id}
+
+
+def _item(w: Any) -> dict[str, Any]:
+    return {"group_id": w.group.id, "item_id": w.item.id}
+
+
 ROUTES: list[Route] = [
     Route("static", args=lambda w: {"filename": "css/app.css"}, expect=everyone(200)),
     Route("main.index", expect=everyone(200)),
@@ -114,4 +128,55 @@ ROUTES: list[Route] = [
     Route("admin.edit_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
     Route("admin.delete_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
     Route("admin.delete_title", method="POST", args=lambda w: {"title_id": w.title.id}, expect=admins_only(303)),
+    # Groups: the owner owns "Sample Group" with a friend, two watchlist items, a group
+    # code, a decided session and an open one.
+    Route("groups.index", expect=members_only(200)),
+    Route("groups.new", expect=members_only(200)),
+    Route("groups.create", method="POST", data=lambda w: {"name": "Film club"}, expect=members_only(303)),
+    Route("groups.show", args=_group, expect=group_only(200)),
+    Route("groups.settings", args=_group, expect=group_only(200)),
+    Route("groups.rename", method="POST", args=_group, data=lambda w: {"name": "Renamed"}, expect=group_only(303)),
+    Route("groups.add_members", method="POST", args=_group, data=lambda w: {"members": []}, expect=group_only(303)),
+    Route("groups.remove_member", method="POST", args=lambda w: {"group_id": w.group.id, "user_id": w.member.id},
+          expect=group_only(303)),
+    Route("groups.leave", args=_group, expect=group_only(200)),
+    Route("groups.leave", method="POST", args=_group, expect=group_only(303)),
+    Route("groups.delete", args=_group, expect=group_only(200)),
+    Route("groups.delete", method="POST", args=_group, expect=group_only(303)),
+    Route("groups.create_invite", method="POST", args=_group, data=lambda w: {"days": "7", "max_uses": "3"},
+          expect=group_only(303)),
+    Route("groups.revoke_invite", method="POST", args=lambda w: {"group_id": w.group.id, "invite_id": w.group_invite.id},
+          expect=group_only(303)),
+    # Whoever holds a code may see which group it opens, and join.
+    Route("groups.join", args=lambda w: {"code": w.group_invite.code}, expect=members_only(200)),
+    Route("groups.redeem", method="POST", data=lambda w: {"code": w.group_invite.code}, expect=members_only(303)),
+    Route("groups.watchlist_page", args=_group, expect=group_only(200)),
+    Route("groups.add_titles", args=_group, expect=group_only(200)),
+    Route("groups.add_item", method="POST", args=_group, data=lambda w: {"ref": f"title:{w.title.id}"},
+          expect=group_only(303)),
+    Route("groups.add_manual", method="POST", args=_group, data=lambda w: {"kind": "movie", "title": "Home Movie"},
+          expect=group_only(303)),
+    Route("groups.item", args=_item, expect=group_only(200)),
+    Route("groups.item", method="POST", args=_item, data=lambda w: {"note": "still good", "status": "watchlist"},
+          expect=group_only(303)),
+    Route("groups.set_item_status", method="POST", args=_item, data=lambda w: {"status": "watched"},
+          expect=group_only(303)),
+    Route("groups.snooze_item", method="POST", args=_item, data=lambda w: {"preset": "week"}, expect=group_only(303)),
+    Route("groups.unsnooze_item", method="POST", args=_item, expect=group_only(303)),
+    Route("groups.remove_item", method="POST", args=_item, expect=group_only(303)),
+    # Tonight: the open session's deadline is in the future.
+    Route("tonight.new", args=_group, expect=group_only(303)),  # to the open session
+    Route("tonight.start", method="POST", args=_group, data=lambda w: {"duration": "15", "candidates": "2"},
+          expect=group_only(303)),
+    Route("tonight.history", args=_group, expect=group_only(200)),
+    Route("tonight.session", args=lambda w: {"session_id": w.session.id}, expect=group_only(200)),
+    Route("tonight.session", args=lambda w: {"session_id": w.decided.id}, expect=group_only(200)),
+    Route("tonight.status", args=lambda w: {"session_id": w.session.id}, expect=group_only(200)),
+    Route("tonight.vote", method="POST", args=lambda w: {"session_id": w.session.id},
+          data=lambda w: {"candidate": str(w.card.id), "vote": "yes"}, expect=group_only(303)),
+    Route("tonight.ballot", method="POST", args=lambda w: {"session_id": w.session.id},
+          data=lambda w: {f"vote-{w.card.id}": "no"}, expect=group_only(303)),
+    Route("tonight.shuffle", method="POST", args=lambda w: {"session_id": w.session.id}, expect=group_only(303)),
+    Route("tonight.watched", method="POST", args=lambda w: {"session_id": w.decided.id},
+          data=lambda w: {"present": [str(w.owner.id)]}, expect=group_only(303)),
 ]

@@ -199,7 +199,9 @@ def world(make_user):  # type: ignore[no-untyped-def]
     db.session.flush()
     db.session.add(Credit(title_id=title.id, person_id=person.id, role="director"))
     db.session.commit()
+    groups = _world_groups(owner, make_user(username="member"), title, album)
     return SimpleNamespace(
+        **groups,
         genre=genre,
         title=title,
         album=album,
@@ -212,6 +214,37 @@ def world(make_user):  # type: ignore[no-untyped-def]
         outgoing=find(owner, asked),
         invite=invite,
     )
+
+
+def _world_groups(owner: User, member: User, title: Any, album: Any) -> dict[str, Any]:
+    """A group of the owner and a friend, its watchlist, a code, a decided session and
+    an open one."""
+    from webapp.groups import services as groups
+    from webapp.groups import watchlist
+    from webapp.social import services as social
+    from webapp.tonight import services as tonight
+    from webapp.tonight.parsing import Constraints
+
+    social.redeem_invite(member, social.create_invite(owner).code)
+    group = groups.create_group(owner, "Sample Group", [member.id])
+    item, _ = watchlist.add_item(group, owner, title, "a classic")
+    album_item, _ = watchlist.add_item(group, member, album)
+    group_invite = groups.create_invite(groups.membership(owner, group.id), max_uses=5)
+    decided = tonight.start_session(group, owner, Constraints(), candidate_count=2)
+    tonight.shuffle(decided)
+    db.session.commit()
+    session = tonight.start_session(group, owner, Constraints(), candidate_count=2)
+    db.session.commit()
+    return {
+        "member": member,
+        "group": group,
+        "item": item,
+        "album_item": album_item,
+        "group_invite": group_invite,
+        "decided": decided,
+        "session": session,
+        "card": tonight.deck(session)[0],
+    }
 
 
 def login(client: FlaskClient, user: User) -> None:

@@ -74,17 +74,39 @@ def configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
+def _dialect_insert():  # type: ignore[no-untyped-def]
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def insert_or_ignore(model: type[Base], **values: object) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True if a row was added.
 
     The database decides races on unique constraints: of simultaneous inserts of the
     same key exactly one wins and the others do nothing."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    return insert_returning_id(model, **values) is not None
+
+
+def insert_returning_id(model: type[Base], **values: object) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a
+    unique constraint (partial unique indexes included) already holds such a row."""
     key = list(model.__table__.primary_key.columns)
-    statement = insert(model).values(**values).on_conflict_do_nothing().returning(*key)
+    statement = _dialect_insert()(model).values(**values).on_conflict_do_nothing().returning(*key)
     # RETURNING, not rowcount: with implicit RETURNING drivers report rowcount -1.
-    return db.session.execute(statement).first() is not None
+    row = db.session.execute(statement).first()
+    return None if row is None else row[0]
+
+
+def upsert(model: type[Base], rows: list[dict[str, object]], *, keys: list[str], update: list[str]) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET update-columns, for many rows in one
+    statement: the last writer wins, and no row is ever duplicated or lost."""
+    if not rows:
+        return
+    statement = _dialect_insert()(model).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in update}
+    )
+    db.session.execute(statement)

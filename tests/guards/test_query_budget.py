@@ -18,8 +18,10 @@ from webapp.db import db
         ("/login", 0, False),
         # logged in: the user, then the pending friend-request count for the navigation
         ("/", 2, True),
-        ("/u/{username}", 4, True),
-        ("/u/{username}", 2, False),
+        # a profile: the user, the friend count, then one query per profile section
+        # (recent viewings)
+        ("/u/{username}", 5, True),
+        ("/u/{username}", 3, False),
         ("/settings", 3, True),
         ("/settings/password", 2, True),
     ],
