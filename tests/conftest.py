@@ -110,6 +110,8 @@ def _dispose_engines() -> Iterator[None]:
     for app in _APPS:
         if "marquee_providers" in app.extensions:
             app.extensions["marquee_providers"].close()
+        if app.extensions.get("marquee_llm") is not None:
+            app.extensions["marquee_llm"].session.close()
         with app.app_context():
             db.session.remove()
             for engine in db.engines.values():

@@ -59,6 +59,11 @@ PROVIDER_SETTINGS = (
     "OMDB_API_KEY",
     "OMDB_API_URL",
     "PROVIDER_TIMEOUT",
+    # Tonight's assistant (an OpenAI-compatible chat API): all optional.
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "LLM_TIMEOUT",
 )
 
 

@@ -1,6 +1,8 @@
 // Marquee's only hand-written script. Everything works without it; it adds:
 // - the CSRF token on every htmx request (htmx 4 does not inherit hx-headers implicitly),
-// - focus on the first invalid field, or the new content, after a swap.
+// - focus on the first invalid field, or the new content, after a swap,
+// - a ticking countdown beside a tonight session's deadline (the server's text says
+//   the minutes left and is refreshed by polling; this adds the seconds).
 (function () {
   "use strict";
 
@@ -38,4 +40,23 @@
       element.focus();
     }
   });
+
+  function tick() {
+    var clocks = document.querySelectorAll("time[data-countdown]");
+    for (var i = 0; i < clocks.length; i++) {
+      var end = Date.parse(clocks[i].getAttribute("datetime"));
+      var out = clocks[i].parentNode.querySelector("[data-countdown-left]");
+      if (!out || isNaN(end)) {
+        continue;
+      }
+      var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+      var minutes = Math.floor(left / 60);
+      var seconds = left % 60;
+      out.textContent = left > 0
+        ? "(" + minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left)"
+        : "(time is up: reload for the result)";
+    }
+  }
+
+  setInterval(tick, 1000);
 })();

@@ -72,7 +72,7 @@ def post_routes():
 
 FORM_PAGES = {"accounts.register", "accounts.login", "accounts.settings", "accounts.change_password",
               "accounts.delete_account", "social.invites", "admin.genres", "admin.new_title",
-              "admin.edit_title", "admin.edit_genre"}
+              "admin.edit_title", "admin.edit_genre", "groups.new", "groups.item"}
 
 
 @pytest.mark.parametrize("logged_in", [False, True], ids=["anonymous", "member"])

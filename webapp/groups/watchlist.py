@@ -186,17 +186,14 @@ def eligible(query, now: datetime):  # type: ignore[no-untyped-def]
 
 def items_page(group: Group, filters: Filters, *, page: int, now: datetime | None = None,
                per_page: int = PER_PAGE):  # type: ignore[no-untyped-def]
-    """One page of items with their titles (and genres) and who added them: three
-    queries (count, rows, genres) whatever the page size."""
+    """One page of items with their titles and who added them: two queries (count,
+    rows) whatever the page size."""
     now = now or utcnow()
     query = (
         select(WatchlistItem)
         .join(WatchlistItem.title)
         .where(WatchlistItem.group_id == group.id)
-        .options(
-            contains_eager(WatchlistItem.title).selectinload(Title.genres),
-            joinedload(WatchlistItem.added_by),
-        )
+        .options(contains_eager(WatchlistItem.title), joinedload(WatchlistItem.added_by))
     )
     if filters.status in ("watchlist", "watched"):
         query = query.where(WatchlistItem.status == filters.status)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from webapp.forms import IntegerRange
 from webapp.groups.forms import MultiCheckboxField
@@ -28,13 +28,13 @@ class StartForm(FlaskForm):
                        description="For example: “a comedy under two hours”, “a show”, “something new”.")
     duration = IntegerField(
         "Voting time in minutes", default=services.DURATION_DEFAULT,
-        validators=[DataRequired(message="Choose how long voting stays open."),
+        validators=[InputRequired(message="Choose how long voting stays open."),
                     IntegerRange(services.DURATION_MIN, services.DURATION_MAX,
                                  message=f"Choose {services.DURATION_MIN} to {services.DURATION_MAX} minutes.")],
     )
     candidates = IntegerField(
         "Cards in the deck", default=services.COUNT_DEFAULT,
-        validators=[DataRequired(message="Choose how many cards to deal."),
+        validators=[InputRequired(message="Choose how many cards to deal."),
                     IntegerRange(services.COUNT_MIN, services.COUNT_MAX,
                                  message=f"Choose {services.COUNT_MIN} to {services.COUNT_MAX} cards.")],
     )

@@ -273,6 +273,7 @@ def deck(session: TonightSession) -> list[Candidate]:
         .where(Candidate.session_id == session.id)
         .options(joinedload(Candidate.title).selectinload(Title.genres), joinedload(Candidate.suggested_by))
         .order_by(Candidate.position)
+        .execution_options(populate_existing=True)  # cards dealt in this session get their titles too
     ).unique())
 
 
