@@ -2,22 +2,26 @@
 """Load-test Marquee's pages against a bare Flask "fortunes" app, in the same run.
 
     .venv/bin/python bench/run.py --seconds 10
-    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py --database postgresql://postgres@127.0.0.1:5432/postgres
 
 Steps: make a fresh database (SQLite file in a temporary folder, or a PostgreSQL
-database created on the BENCH_DATABASE_URL server), apply Marquee's migrations, seed
-one user and the `fortune` table, count SQL statements per page in-process, start
-gunicorn twice with the same settings (Marquee's `wsgi:app` and
-`bench.reference_app:app`), log in over HTTP, then run wrk against every page in
-PAGES. Prints a table and writes bench/results/<timestamp>.json. Every process it
-starts is stopped at the end, whatever happens. See bench/README.md.
+database created on the --database / BENCH_DATABASE_URL server), apply Marquee's
+migrations, seed a user, its friends, two groups with open tonight sessions and the
+`fortune` table, count SQL statements per page in-process, start gunicorn twice with
+the same settings (Marquee's `wsgi:app` and `bench.reference_app:app`), log in over
+HTTP, run wrk against every page in PAGES, then the vote storm (50 voters POSTing
+votes at once, checked against the database). Prints a table and writes
+bench/results/<timestamp>.json. Every process it starts is stopped at the end,
+whatever happens. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import re
 import secrets
 import shutil
@@ -27,8 +31,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -84,10 +90,21 @@ PAGES: list[Page] = [
     Page("search (TMDB, cached)", "/search?q=harbour&type=movie", expect="Harbour Lights"),
     Page("title page", "/titles/{title_id}", expect="Elsewhere"),
     Page("browse page 2", "/catalog?page=2", expect="Page 2 of"),
+    # A group of five whose shared watchlist holds 200 titles (the page lists the newest 50).
+    Page("group watchlist (200 items)", "/groups/{group_id}/watchlist", login=True, expect="200 to watch"),
+    # That group's open tonight session: 8 cards, three members voted on all, the user on 3.
+    Page("tonight session", "/sessions/{session_id}", login=True, expect="Your votes"),
 ]
 
+# Not a wrk page: 50 members of one group POST votes at once (see run_storm). Selected
+# with the others by --pages (e.g. --pages storm).
+STORM_NAME = "vote storm"
+STORM_VOTERS = 50
+STORM_VOTES = 40
+STORM_CARDS = 8
 
-def seed_marquee(password: str) -> dict[str, str]:
+
+def seed_marquee(password: str, voters: int = STORM_VOTERS) -> dict[str, str]:
     """Seed Marquee's database (inside an app context). Returns the values page paths
     may use. Later features seed their own rows here."""
     from webapp.accounts import services
@@ -112,7 +129,74 @@ def seed_marquee(password: str) -> dict[str, str]:
     assert title is not None
     title.fetched_at = utcnow()  # details count as fresh: the page is measured, not TMDB
     db.session.commit()
-    return {"username": user.username, "title_id": str(title.id)}
+    return {"username": user.username, "title_id": str(title.id), **seed_groups(user, voters)}
+
+
+def seed_groups(owner: Any, voters: int) -> dict[str, str]:
+    """Groups for the watchlist, session and storm pages, all owned by the bench user.
+
+    `voters` users (all friends of the owner, each with one shared password hash: they
+    log in with a signed cookie, never with the password). "Film club" is the owner and
+    the first four: 200 titles on its watchlist and an open session of 8 cards, on which
+    three members voted on every card and the owner on three. "Vote storm" is the owner
+    and all of them, with an open session of STORM_CARDS cards and no votes yet. Both
+    sessions stay open for a day, longer than any run."""
+    from sqlalchemy import select
+
+    from webapp.accounts.models import User
+    from webapp.accounts.passwords import hash_password
+    from webapp.catalog.models import Title
+    from webapp.db import db, utcnow
+    from webapp.groups import services as groups
+    from webapp.groups import watchlist
+    from webapp.social.models import Friendship
+    from webapp.tonight import services as tonight
+    from webapp.tonight.parsing import Constraints
+
+    shared_hash = hash_password(secrets.token_urlsafe(18))
+    now = utcnow()
+    friends = []
+    for number in range(1, max(voters, 4) + 1):
+        friend = User(email=f"voter{number:02d}@example.com", username=f"voter{number:02d}",
+                      display_name=f"Voter {number:02d}", password_hash=shared_hash)
+        db.session.add(friend)
+        friends.append(friend)
+    db.session.flush()
+    for friend in friends:
+        low, high = sorted((owner.id, friend.id))
+        db.session.add(Friendship(user_low_id=low, user_high_id=high, created_at=now))
+    db.session.flush()
+
+    club_members = [owner, *friends[:4]]
+    club = groups.create_group(owner, "Film club", [f.id for f in friends[:4]])
+    titles = list(db.session.scalars(select(Title).order_by(Title.id).limit(200)))
+    if len(titles) < 200:
+        raise BenchError(f"the demo catalog has {len(titles)} titles; the watchlist page needs 200")
+    for index, title in enumerate(titles):
+        note = "Everyone says it is great" if index % 5 == 0 else ""
+        watchlist.add_item(club, club_members[index % len(club_members)], title, note)
+    session = tonight.start_session(club, owner, Constraints(), duration_minutes=tonight.DURATION_MAX,
+                                    candidate_count=8)
+    cards = tonight.deck(session)
+    for number, friend in enumerate(friends[:3]):
+        tonight.cast_votes(session, friend, {c.id: (c.position + number) % 2 == 0 for c in cards})
+    tonight.cast_votes(session, owner, {c.id: True for c in cards[:3]})
+    db.session.commit()
+    values = {"group_id": str(club.id), "session_id": str(session.id)}
+
+    storm = groups.create_group(owner, "Vote storm", [f.id for f in friends[:voters]])
+    for title in titles[:STORM_CARDS]:
+        watchlist.add_item(storm, owner, title)
+    storm_session = tonight.start_session(storm, owner, Constraints(), duration_minutes=tonight.DURATION_MAX,
+                                          candidate_count=STORM_CARDS)
+    storm_cards = [c.id for c in tonight.deck(storm_session)]
+    db.session.commit()
+    return {
+        **values,
+        "storm_session_id": str(storm_session.id),
+        "storm_card_ids": ",".join(map(str, storm_cards)),
+        "storm_voter_ids": ",".join(str(f.id) for f in friends[:voters]),
+    }
 
 
 # --------------------------------------------------------------------------- settings
@@ -145,10 +229,10 @@ def normalise_url(url: str) -> str:
 
 
 @contextmanager
-def bench_database(tmpdir: Path, pg_database: str, keep: bool) -> Iterator[tuple[str, str]]:
-    """Yield (url, kind) of a fresh, empty database; drop it afterwards (PostgreSQL)."""
-    server = os.environ.get("BENCH_DATABASE_URL")
-    if not server:
+def bench_database(tmpdir: Path, pg_database: str, keep: bool, server: str | None) -> Iterator[tuple[str, str]]:
+    """Yield (url, kind) of a fresh, empty database; drop it afterwards (PostgreSQL).
+    server: a PostgreSQL server URL, or None / "sqlite" for an SQLite file in tmpdir."""
+    if not server or server == "sqlite":
         yield f"sqlite:///{tmpdir / 'bench.sqlite3'}", "sqlite"
         return
 
@@ -157,7 +241,7 @@ def bench_database(tmpdir: Path, pg_database: str, keep: bool) -> Iterator[tuple
 
     url = make_url(normalise_url(server))
     if url.get_backend_name() != "postgresql":
-        raise BenchError("BENCH_DATABASE_URL must be a PostgreSQL URL (or unset for SQLite).")
+        raise BenchError("--database / BENCH_DATABASE_URL must be a PostgreSQL URL, or 'sqlite'.")
     if pg_database == "test" or "bench" not in pg_database:
         raise BenchError(f"refusing to recreate database {pg_database!r}: its name must contain 'bench'.")
     maintenance = url.database if url.database and url.database != pg_database else "postgres"
@@ -243,10 +327,57 @@ def _check_response(path: str, status: int, body: str, expect: str | None) -> No
         raise BenchError(f"GET {path} did not contain {expect!r}")
 
 
+def measure_vote(client: Any, counter: StatementCounter, session_id: str, card_id: str) -> dict[str, Any]:
+    """Statements of one card vote as htmx sends it (the storm's request), in-process."""
+    path = f"/sessions/{session_id}/vote"
+    headers = {"HX-Request": "true", "HX-Request-Type": "partial"}
+
+    def post(value: str) -> None:
+        response = client.post(path, data={"candidate": card_id, "vote": value}, headers=headers)
+        _check_response(path, response.status_code, response.get_data(as_text=True), "Your votes")
+
+    post("yes")  # warm-up
+    counter.reset()
+    for number in range(IN_PROCESS_REQUESTS):
+        post("no" if number % 2 == 0 else "yes")
+    queries = [s for s in counter.statements if not TXN_CONTROL.match(s)]
+    return {
+        "queries_per_request": len(queries) / IN_PROCESS_REQUESTS,
+        "statements_per_request": len(counter.statements) / IN_PROCESS_REQUESTS,
+        "checkouts_per_request": counter.checkouts / IN_PROCESS_REQUESTS,
+        "statements": counter.statements[: len(counter.statements) // IN_PROCESS_REQUESTS],
+    }
+
+
+def voter_cookies(app: Any, user_ids: list[int]) -> list[str]:
+    """A Cookie header per voter, signed with the servers' SECRET_KEY: the session the
+    login form makes (webapp.accounts.views.start_session), for a client at 127.0.0.1
+    sending USER_AGENT, so that Flask-Login's session protection accepts it as is."""
+    from flask import session
+
+    from webapp.accounts.models import User
+    from webapp.accounts.views import start_session
+    from webapp.db import db
+
+    serializer = app.session_interface.get_signing_serializer(app)
+    cookies = []
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                                  headers={"User-Agent": USER_AGENT}):
+        for user_id in user_ids:
+            user = db.session.get(User, user_id)
+            assert user is not None
+            start_session(user)
+            cookies.append(f"{SESSION_COOKIE}={serializer.dumps(dict(session))}")
+        db.session.remove()
+    return cookies
+
+
 def prepare_and_count(
-    url: str, secret: str, password: str, pages: list[Page], provider_settings: dict[str, str]
-) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """Migrate and seed the database, then count statements per page with test clients."""
+    url: str, secret: str, password: str, pages: list[Page], provider_settings: dict[str, str],
+    voters: int = STORM_VOTERS, storm: bool = False,
+) -> tuple[dict[str, str], dict[str, dict[str, Any]], list[str]]:
+    """Migrate and seed the database, then count statements per page with test clients.
+    With storm, also count one vote's statements and sign the voters' session cookies."""
     from flask_migrate import upgrade
 
     from webapp import create_app
@@ -267,7 +398,7 @@ def prepare_and_count(
     )
     with app.app_context():
         upgrade()
-        values = seed_marquee(password)
+        values = seed_marquee(password, voters)
         reference_app.seed(db.engine)
         db.session.remove()
         engine = db.engine
@@ -285,6 +416,12 @@ def prepare_and_count(
             if page.app == "marquee":
                 client = logged_in if page.login else anonymous
                 counts[page.name] = measure_client(client, counter, page.path.format(**values), page.expect)
+        cookies: list[str] = []
+        if storm:
+            # The bench user is a member of the storm group but not one of its voters.
+            counts[STORM_NAME] = measure_vote(logged_in, counter, values["storm_session_id"],
+                                              values["storm_card_ids"].split(",")[0])
+            cookies = voter_cookies(app, [int(i) for i in values["storm_voter_ids"].split(",")])
     finally:
         counter.close()
         engine.dispose()
@@ -300,7 +437,7 @@ def prepare_and_count(
     finally:
         counter.close()
         engine.dispose()
-    return values, counts
+    return values, counts, cookies
 
 
 # --------------------------------------------------------------------------- servers
@@ -519,6 +656,210 @@ def run_wrk(wrk: str, url: str, seconds: float, cookie: str | None, threads: int
     return result
 
 
+# --------------------------------------------------------------------------- vote storm
+
+STORM_HTTP_TIMEOUT = 30.0  # as long as gunicorn's worker timeout
+
+
+class _MetaCsrfFinder(HTMLParser):
+    """The token htmx sends: <meta name="csrf-token" content="..."> of a logged-in page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.token: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and found.get("name") == "csrf-token" and self.token is None:
+            self.token = found.get("content")
+
+
+@dataclass
+class VoteResult:
+    voter: int  # user id
+    card: int  # candidate id
+    value: bool
+    status: int | None  # None: no response (connection error or timeout)
+    ms: float
+    error: str = ""
+    new_cookie: bool = False  # the answer set a new session cookie
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.status is not None and 200 <= self.status < 400
+
+
+def _storm_voter(
+    base: str, session_id: str, user_id: int, cookie: str, cards: list[int], votes: int,
+    start: threading.Barrier, seed: int,
+) -> list[VoteResult]:
+    """One voter: open the session page for the CSRF token, wait for the others, then
+    send `votes` card votes one after the other, each on a random card and each the
+    opposite of what this voter last sent for that card (the first one random)."""
+    rng = random.Random(seed)
+    http = requests.Session()
+    http.headers.update({"User-Agent": USER_AGENT})
+    try:
+        page = http.get(f"{base}/sessions/{session_id}", headers={"Cookie": cookie},
+                        allow_redirects=False, timeout=STORM_HTTP_TIMEOUT)
+        finder = _MetaCsrfFinder()
+        finder.feed(page.text)
+        if page.status_code != 200 or "Your votes" not in page.text or not finder.token:
+            raise BenchError(f"voter {user_id}: GET /sessions/{session_id} answered {page.status_code}"
+                             " without the voting page or its csrf-token")
+        cookie = (f"{SESSION_COOKIE}={renewed}" if (renewed := _session_cookie(page)) else cookie)
+    except BaseException:
+        start.abort()  # the others stop waiting, and the storm is called off
+        raise
+    start.wait()
+    url = f"{base}/sessions/{session_id}/vote"
+    headers = {"HX-Request": "true", "HX-Request-Type": "partial"}  # as the card's hx-post sends it
+    sent: dict[int, bool] = {}
+    results = []
+    for _ in range(votes):
+        card = rng.choice(cards)
+        value = not sent[card] if card in sent else rng.random() < 0.5
+        sent[card] = value
+        data = {"csrf_token": finder.token, "candidate": str(card), "vote": "yes" if value else "no"}
+        began = time.perf_counter()
+        try:
+            response = http.post(url, data=data, headers={**headers, "Cookie": cookie},
+                                 allow_redirects=False, timeout=STORM_HTTP_TIMEOUT)
+            status, error = response.status_code, ""
+            if renewed := _session_cookie(response):  # a browser would keep the new one
+                cookie = f"{SESSION_COOKIE}={renewed}"
+        except requests.RequestException as exc:
+            status, error, renewed = None, type(exc).__name__, None
+        ms = (time.perf_counter() - began) * 1000
+        results.append(VoteResult(user_id, card, value, status, ms, error, new_cookie=bool(renewed)))
+    http.close()
+    return results
+
+
+def stored_votes(url: str, session_id: int) -> tuple[dict[tuple[int, int], bool], int]:
+    """{(user id, candidate id): value} of a session, and its `ballots` counter, read
+    straight from the database (not through the app)."""
+    from sqlalchemy import create_engine, select
+
+    from webapp.tonight.models import TonightSession, Vote
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(Vote.user_id, Vote.candidate_id, Vote.value).where(Vote.session_id == session_id)
+            ).all()
+            ballots = conn.execute(
+                select(TonightSession.ballots).where(TonightSession.id == session_id)
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return {(user, card): bool(value) for user, card, value in rows}, int(ballots)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile (as wrk reports them)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1))]
+
+
+def run_storm(
+    base: str, url: str, values: dict[str, str], cookies: list[str], votes: int
+) -> dict[str, Any]:
+    """Every voter at once, each sending its votes one after the other (so that the
+    last acknowledged vote of each (voter, card) is well defined), then compare with
+    the database: a lost vote is a (voter, card) whose stored value is not the last one
+    the server acknowledged (2xx/3xx), or is missing."""
+    session_id = values["storm_session_id"]
+    cards = [int(c) for c in values["storm_card_ids"].split(",")]
+    voter_ids = [int(v) for v in values["storm_voter_ids"].split(",")]
+    voters = set(voter_ids)
+    _, ballots_before = stored_votes(url, int(session_id))
+    start = threading.Barrier(len(voter_ids) + 1)
+    with ThreadPoolExecutor(max_workers=len(voter_ids), thread_name_prefix="voter") as pool:
+        futures = [
+            pool.submit(_storm_voter, base, session_id, user_id, cookie, cards, votes, start, user_id)
+            for user_id, cookie in zip(voter_ids, cookies, strict=True)
+        ]
+        try:
+            start.wait(timeout=HEALTH_TIMEOUT)
+        except threading.BrokenBarrierError:
+            wait(futures)  # the broken barrier releases every voter
+            for future in futures:
+                error = future.exception()
+                if error is not None and not isinstance(error, threading.BrokenBarrierError):
+                    raise error from None
+            raise BenchError("the voters did not get ready in time") from None
+        began = time.perf_counter()
+        results = [r for future in futures for r in future.result()]
+        wall = time.perf_counter() - began
+    stored, ballots_after = stored_votes(url, int(session_id))
+
+    last_acked: dict[tuple[int, int], bool] = {}
+    for result in results:  # each voter's results are in the order they were sent
+        if result.acknowledged:
+            last_acked[(result.voter, result.card)] = result.value
+    lost = [pair for pair, value in last_acked.items() if stored.get(pair) != value]
+    unacknowledged_stored = [pair for pair in stored if pair[0] in voters and pair not in last_acked]
+    statuses: dict[str, int] = {}
+    for result in results:
+        key = str(result.status) if result.status is not None else f"error {result.error}"
+        statuses[key] = statuses.get(key, 0) + 1
+    acknowledged = sum(r.acknowledged for r in results)
+    latencies = [r.ms for r in results]
+    return {
+        "voters": len(voter_ids),
+        "votes_per_voter": votes,
+        "cards": len(cards),
+        "requests": len(results),
+        "acknowledged": acknowledged,
+        "lost": len(lost),
+        "lost_pairs": [list(pair) for pair in lost[:20]],
+        "unacknowledged_but_stored": len(unacknowledged_stored),
+        "pairs_acknowledged": len(last_acked),
+        "status_5xx": sum(1 for r in results if r.status is not None and r.status >= 500),
+        "status_4xx": sum(1 for r in results if r.status is not None and 400 <= r.status < 500),
+        "no_response": sum(1 for r in results if r.status is None),
+        "statuses": statuses,
+        "new_session_cookies": sum(r.new_cookie for r in results),
+        "ballots_counted": ballots_after - ballots_before,
+        "seconds": round(wall, 3),
+        "votes_per_sec": round(acknowledged / wall, 1) if wall else None,
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2) if latencies else None,
+    }
+
+
+def storm_ok(storm: dict[str, Any]) -> bool:
+    return (storm["lost"] == 0 and storm["status_5xx"] == 0 and storm["status_4xx"] == 0
+            and storm["no_response"] == 0 and storm["ballots_counted"] == storm["acknowledged"])
+
+
+def print_storm(storm: dict[str, Any], kind: str) -> None:
+    label = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(kind, kind)
+    queries = storm.get("queries_per_request")
+    extra = ""
+    if storm["status_4xx"]:
+        extra += f", {storm['status_4xx']} 4xx"
+    if storm["no_response"]:
+        extra += f", {storm['no_response']} without a response"
+    if storm["unacknowledged_but_stored"]:
+        extra += f", {storm['unacknowledged_but_stored']} stored without an acknowledgement"
+    if storm["ballots_counted"] != storm["acknowledged"]:
+        extra += f", ballots counter +{storm['ballots_counted']} (expected +{storm['acknowledged']})"
+    print(
+        f"{STORM_NAME} ({label}): {storm['voters']} voters x {storm['votes_per_voter']} votes, "
+        f"{storm['acknowledged']} acknowledged, {storm['lost']} lost, {storm['status_5xx']} 5xx{extra}, "
+        f"{storm['votes_per_sec']:.0f} votes/s, p50 {storm['p50_ms']:.0f} ms, p99 {storm['p99_ms']:.0f} ms"
+        + (f", {queries:g} queries/vote" if queries is not None else "")
+        + (f", {cpu:.1f} server CPU ms/vote" if (cpu := storm.get("cpu_ms_per_request")) else "")
+    )
+    print(f"{'PASS' if storm_ok(storm) else 'FAIL'}: no vote lost, no error answer, ballots counted once each")
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -578,7 +919,7 @@ def _median_cpu(runs: list[dict[str, Any]]) -> float | None:
 
 def print_table(rows: list[dict[str, Any]], target: float, passed: bool, kind: str) -> None:
     header = (
-        f"{'page':<26} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'queries/req':>11}"
+        f"{'page':<28} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'queries/req':>11}"
         f" {'CPU ms/req':>10} {'CPU ratio':>9}"
     )
     print()
@@ -592,7 +933,7 @@ def print_table(rows: list[dict[str, Any]], target: float, passed: bool, kind: s
         if row["errors"]:
             flag += f"  ({row['errors']} errors)"
         print(
-            f"{row['name']:<26} {row['req_per_sec']:>8.1f} {row['ratio']:>6.2f} "
+            f"{row['name']:<28} {row['req_per_sec']:>8.1f} {row['ratio']:>6.2f} "
             f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
             f"{(f'{queries:g}' if queries is not None else '-'):>11} "
             f"{(f'{cpu:.2f}' if cpu else '-'):>10} {(f'{cpu_ratio:.2f}' if cpu_ratio else '-'):>9}{flag}"
@@ -627,11 +968,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
     parser.add_argument("--target", type=float, default=0.5, help="minimum Marquee/reference req/s ratio (default 0.5)")
     parser.add_argument("--pages", default="", help="comma-separated substrings: only pages whose name matches (the reference always runs)")
-    parser.add_argument("--pg-database", default="marquee_bench", help="PostgreSQL database to (re)create when BENCH_DATABASE_URL is set (default marquee_bench)")
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL") or "sqlite", metavar="URL",
+                        help="a PostgreSQL server URL (the database in it is only connected to), or 'sqlite'"
+                        " (default: BENCH_DATABASE_URL, else sqlite)")
+    parser.add_argument("--storm-voters", type=int, default=STORM_VOTERS, help=f"voters in the vote storm (default {STORM_VOTERS})")
+    parser.add_argument("--storm-votes", type=int, default=STORM_VOTES, help=f"votes each storm voter sends, one after the other (default {STORM_VOTES})")
+    parser.add_argument("--pg-database", default="marquee_bench", help="PostgreSQL database to (re)create on the --database server (default marquee_bench)")
     parser.add_argument("--keep-db", action="store_true", help="leave the PostgreSQL bench database in place afterwards")
     parser.add_argument("--no-json", action="store_true", help="do not write bench/results/<timestamp>.json")
     parser.add_argument("--strict", action="store_true", help="exit with status 2 when the target is missed")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.storm_voters < 1 or args.storm_votes < 1:
+        parser.error("--storm-voters and --storm-votes must be at least 1")
+    return args
 
 
 def _raise_on_sigterm(signum: int, _frame: Any) -> None:
@@ -649,12 +998,14 @@ def main(argv: list[str] | None = None) -> int:
         raise BenchError("wrk is not installed (or set WRK to its path)")
     wanted = [s.strip() for s in args.pages.split(",") if s.strip()]
     pages = [p for p in PAGES if p.app == "reference" or not wanted or any(w in p.name for w in wanted)]
+    storm = not wanted or any(w in STORM_NAME for w in wanted)
     if not any(p.app == "reference" for p in pages):
         raise BenchError("PAGES needs a reference page")
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    # A budget for the whole run (set-up, every wrk run, shutdown); the finally blocks
-    # still stop the servers when it fires.
+    # A budget for the whole run (set-up, every wrk run, the storm, shutdown); the
+    # finally blocks still stop the servers when it fires.
     budget = 180 + args.rounds * len(pages) * (args.seconds + args.warmup + 15)
+    budget += 120 + args.storm_voters * args.storm_votes // 10 if storm else 0
     signal.signal(signal.SIGALRM, _raise_on_alarm)
     signal.alarm(int(budget))
     secret = secrets.token_hex(32)
@@ -664,7 +1015,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with ExitStack() as stack:
         tmpdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="marquee-bench-")))
-        url, kind = stack.enter_context(bench_database(tmpdir, args.pg_database, args.keep_db))
+        url, kind = stack.enter_context(bench_database(tmpdir, args.pg_database, args.keep_db, args.database))
         stack.callback(signal.alarm, 0)  # clean-up runs unhurried (callbacks run last-in first)
         # TMDB answered by the local fake; MusicBrainz off (its 1 request/s would be the
         # measurement); nothing leaves the machine.
@@ -677,7 +1028,8 @@ def main(argv: list[str] | None = None) -> int:
             "MUSICBRAINZ_ENABLED": "0",
         }
         log(f"database: {kind}; migrating, seeding and counting queries in-process")
-        values, counts = prepare_and_count(url, secret, password, pages, provider_settings)
+        values, counts, cookies = prepare_and_count(url, secret, password, pages, provider_settings,
+                                                    voters=args.storm_voters, storm=storm)
 
         env = server_env(url, secret, provider_settings)
         servers = {
@@ -713,12 +1065,27 @@ def main(argv: list[str] | None = None) -> int:
                 if cpu_before is not None and cpu_after is not None and result["requests"]:
                     result["cpu_ms_per_request"] = (cpu_after - cpu_before) * 1000 / result["requests"]
                 wrk_runs[page.name].append(result)
+        storm_result: dict[str, Any] | None = None
+        if storm:
+            log(f"{STORM_NAME}: {args.storm_voters} voters x {args.storm_votes} votes, each voter sequential")
+            cpu_before = servers["marquee"].cpu_seconds()
+            storm_result = {**run_storm(servers["marquee"].base, url, values, cookies, args.storm_votes),
+                            **counts.get(STORM_NAME, {})}
+            cpu_after = servers["marquee"].cpu_seconds()
+            if cpu_before is not None and cpu_after is not None and storm_result["requests"]:
+                storm_result["cpu_ms_per_request"] = round(
+                    (cpu_after - cpu_before) * 1000 / storm_result["requests"], 3)
+            if storm_result["status_5xx"] or storm_result["no_response"]:
+                storm_result["server_log_tail"] = servers["marquee"].log_tail(60)
         for server in servers.values():
             if server.process is not None and server.process.poll() is not None:
                 raise BenchError(f"{server.name} died during the run:\n{server.log_tail()}")
 
     rows, passed = summarise(pages, wrk_runs, counts, args.target)
     print_table(rows, args.target, passed, kind)
+    if storm_result is not None:
+        print_storm(storm_result, kind)
+        passed = passed and storm_ok(storm_result)
     if not args.no_json:
         RESULTS_DIR.mkdir(exist_ok=True)
         result_path = RESULTS_DIR / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -738,6 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
             "target_ratio": args.target,
             "passed": passed,
             "pages": rows,
+            "storm": storm_result,
         }
         result_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         print(f"results: {result_path.relative_to(PROJECT_ROOT)}")
