@@ -199,6 +199,12 @@ def world(make_user):  # type: ignore[no-untyped-def]
     db.session.flush()
     db.session.add(Credit(title_id=title.id, person_id=person.id, role="director"))
     db.session.commit()
+    from webapp.weeks import services as weeks
+    from webapp.weeks.iso import IsoWeek
+
+    week = IsoWeek(2026, 10)  # the owner's film 1 that week is the sample film
+    weeks.add_pick(owner, week, "film", title)
+    db.session.commit()
     return SimpleNamespace(
         genre=genre,
         title=title,
@@ -211,6 +217,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
         incoming=find(requester, owner),
         outgoing=find(owner, asked),
         invite=invite,
+        week=week,
     )
 
 

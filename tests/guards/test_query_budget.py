@@ -18,8 +18,9 @@ from webapp.db import db
         ("/login", 0, False),
         # logged in: the user, then the pending friend-request count for the navigation
         ("/", 2, True),
-        ("/u/{username}", 4, True),
-        ("/u/{username}", 2, False),
+        # profiles: + this week's picks for the "Weekly picks" section
+        ("/u/{username}", 5, True),
+        ("/u/{username}", 3, False),
         ("/settings", 3, True),
         ("/settings/password", 2, True),
     ],

@@ -262,6 +262,8 @@ class Hit:
     subtitle: str | None = None
     source: str = "catalog"
     genres: list[str] = field(default_factory=list)
+    # What a form posts to pick this hit: "title:<id>", "tmdb:<kind>:<id>" or "musicbrainz:<mbid>".
+    ref: str = ""
 
 
 @dataclass
@@ -275,7 +277,7 @@ class SearchResults:
 def _local_hit(title: Title) -> Hit:
     return Hit(kind=title.kind, title=title.title, year=title.year, image_url=title.image_url,
                url=url_for("catalog.title", title_id=title.id), subtitle=title.artist_credit,
-               genres=[g.name for g in title.genres])
+               genres=[g.name for g in title.genres], ref=f"title:{title.id}")
 
 
 def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
@@ -304,7 +306,8 @@ def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
                         hits.append(_local_hit(existing))
                         continue
                     hits.append(Hit(kind=h.kind, title=h.title, year=h.year, image_url=h.poster_url, source="TMDB",
-                                    url=url_for("catalog.tmdb_title", kind=h.kind, tmdb_id=h.tmdb_id)))
+                                    url=url_for("catalog.tmdb_title", kind=h.kind, tmdb_id=h.tmdb_id),
+                                    ref=f"tmdb:{h.kind}:{h.tmdb_id}"))
             except ProviderError as error:
                 notes.append(f"{error.message} Showing results from our catalog only.")
 
@@ -327,7 +330,8 @@ def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
                         continue
                     hits.append(Hit(kind="album", title=group.title, year=group.year, image_url=None,
                                     subtitle=group.artist_credit, source="MusicBrainz",
-                                    url=url_for("catalog.musicbrainz_title", mbid=group.mbid)))
+                                    url=url_for("catalog.musicbrainz_title", mbid=group.mbid),
+                                    ref=f"musicbrainz:{group.mbid}"))
             except ProviderError as error:
                 notes.append(f"{error.message} Showing results from our catalog only.")
     return SearchResults(hits=hits, page=page, has_next=has_next, notes=notes)
