@@ -22,7 +22,7 @@ TOP = 10
 class Bar:
     label: str
     value: int
-    url: str | None = None
+    person_id: int | None = None
 
 
 @dataclass
@@ -117,10 +117,8 @@ def compute(user: User, year: int | None = None) -> Stats:
             year,
         ).group_by(Credit.role, Person.id, Person.name).order_by(person_count.desc(), Person.name)
     ).all()
-    from flask import url_for
-
     for role, person_id, name, count in people:
         target = stats.directors if role == "director" else stats.artists
         if len(target) < TOP:
-            target.append(Bar(name, int(count), url_for("catalog.person", person_id=person_id)))
+            target.append(Bar(name, int(count), person_id))
     return stats
