@@ -218,8 +218,8 @@ def test_stats_page_draws_charts_with_text(client, auth, titles):
     ("/weeks/2026/10", 4),
     ("/weeks", 4),
     ("/u/{username}/weeks?year=2025", 7),
-    ("/u/{username}/weeks/stats", 7),
-    ("/u/{username}/weeks/stats?year=2024", 7),
+    ("/u/{username}/weeks/stats", 8),
+    ("/u/{username}/weeks/stats?year=2024", 8),
     ("/u/{username}/weeks/2025/7", 6),
     ("/u/{username}", 5),
 ])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import func, select
 
@@ -47,6 +48,11 @@ class Stats:
         return [Bar("Films", self.films), Bar("Albums", self.albums)]
 
 
+@lru_cache(maxsize=4096)
+def _month(iso_year: int, iso_week: int) -> int:
+    return IsoWeek(iso_year, iso_week).month
+
+
 def _scope(query, user: User, year: int | None):  # type: ignore[no-untyped-def]
     query = query.where(Week.user_id == user.id)
     return query.where(Week.iso_year == year) if year is not None else query
@@ -58,38 +64,49 @@ def _top(rows) -> list[Bar]:  # type: ignore[no-untyped-def]
 
 def compute(user: User, year: int | None = None) -> Stats:
     stats = Stats(year)
-    # 1. Every pick's week, kind and title year: months, kinds, decades, weeks, years.
+    # 1. Picks per week and kind, counted by the database: months, kinds, weeks, years.
     rows = db.session.execute(
         _scope(
-            select(Week.id, Week.iso_year, Week.iso_week, WeekPick.kind, Title.year)
-            .join(WeekPick, WeekPick.week_id == Week.id)
-            .join(Title, Title.id == WeekPick.title_id),
+            select(Week.iso_year, Week.iso_week, WeekPick.kind, func.count())
+            .join(WeekPick, WeekPick.week_id == Week.id),
             user,
             year,
-        )
+        ).group_by(Week.iso_year, Week.iso_week, WeekPick.kind)
     ).all()
     months: Counter[int] = Counter()
-    decades: Counter[int] = Counter()
     years: Counter[int] = Counter()
-    weeks: set[int] = set()
-    for week_id, iso_year, iso_week, kind, title_year in rows:
-        weeks.add(week_id)
-        months[IsoWeek(iso_year, iso_week).month] += 1
-        years[iso_year] += 1
+    weeks: set[tuple[int, int]] = set()
+    for iso_year, iso_week, kind, count in rows:
+        weeks.add((iso_year, iso_week))
+        months[_month(iso_year, iso_week)] += count
+        years[iso_year] += count
         if kind == "film":
-            stats.films += 1
+            stats.films += count
         else:
-            stats.albums += 1
-        if title_year:
-            decades[title_year // 10 * 10] += 1
+            stats.albums += count
     stats.weeks = len(weeks)
     stats.months = [Bar(name, months[i + 1]) for i, name in enumerate(MONTHS)]
-    stats.decades = [Bar(f"{decade}s", count) for decade, count in sorted(decades.items())]
     stats.per_year = [Bar(str(y), count) for y, count in sorted(years.items())]
     if not rows:
         return stats
 
-    # 2. Genres of the picked titles (a title picked twice counts twice).
+    # 2. Release decades of the picked titles.
+    decades: Counter[int] = Counter()
+    for title_year, count in db.session.execute(
+        _scope(
+            select(Title.year, func.count())
+            .select_from(Week)
+            .join(WeekPick, WeekPick.week_id == Week.id)
+            .join(Title, Title.id == WeekPick.title_id)
+            .where(Title.year.is_not(None)),
+            user,
+            year,
+        ).group_by(Title.year)
+    ):
+        decades[title_year // 10 * 10] += count
+    stats.decades = [Bar(f"{d}s", count) for d, count in sorted(decades.items())]
+
+    # 3. Genres of the picked titles (a title picked twice counts twice).
     genre_count = func.count().label("n")
     stats.genres = _top(db.session.execute(
         _scope(
@@ -103,7 +120,7 @@ def compute(user: User, year: int | None = None) -> Stats:
         ).group_by(Genre.id, Genre.name).order_by(genre_count.desc(), Genre.name).limit(TOP)
     ))
 
-    # 3. Directors of picked films and artists of picked albums, in one grouped query.
+    # 4. Directors of picked films and artists of picked albums, in one grouped query.
     person_count = func.count().label("n")
     people = db.session.execute(
         _scope(
