@@ -84,6 +84,9 @@ PAGES: list[Page] = [
     Page("search (TMDB, cached)", "/search?q=harbour&type=movie", expect="Harbour Lights"),
     Page("title page", "/titles/{title_id}", expect="Elsewhere"),
     Page("browse page 2", "/catalog?page=2", expect="Page 2 of"),
+    # Weekly picks: the seeded user has every week of three years filled (4 picks each).
+    Page("weeks: this week", "/weeks", login=True, expect="This week"),
+    Page("weeks: stats (3 years)", "/u/{username}/weeks/stats", login=True, expect="picks over"),
 ]
 
 
@@ -112,7 +115,37 @@ def seed_marquee(password: str) -> dict[str, str]:
     assert title is not None
     title.fetched_at = utcnow()  # details count as fresh: the page is measured, not TMDB
     db.session.commit()
+    seed_weeks(user)
     return {"username": user.username, "title_id": str(title.id)}
+
+
+def seed_weeks(user: Any, years: int = 3) -> int:
+    """Two films and two albums from the demo catalog in every week of the last `years`
+    ISO years up to this week (notes on every fourth). Returns the number of weeks."""
+    from sqlalchemy import select
+
+    from webapp.catalog.models import Title
+    from webapp.db import db
+    from webapp.weeks import services
+    from webapp.weeks.iso import IsoWeek, weeks_in_year
+
+    films = list(db.session.scalars(select(Title).where(Title.kind == "movie").order_by(Title.id).limit(60)))
+    albums = list(db.session.scalars(select(Title).where(Title.kind == "album").order_by(Title.id).limit(40)))
+    now = services.this_week()
+    count = 0
+    for year in range(now.year - years + 1, now.year + 1):
+        for number in range(1, weeks_in_year(year) + 1):
+            when = IsoWeek(year, number)
+            if when > now:
+                break
+            for i in range(2):
+                services.add_pick(user, when, "film", films[(count * 2 + i) % len(films)])
+                services.add_pick(user, when, "album", albums[(count * 2 + i) % len(albums)])
+            if number % 4 == 0:
+                services.save_notes(user, when, f"Notes for {when.code}.")
+            count += 1
+    db.session.commit()
+    return count
 
 
 # --------------------------------------------------------------------------- settings
