@@ -94,6 +94,9 @@ PAGES: list[Page] = [
     Page("group watchlist (200 items)", "/groups/{group_id}/watchlist", login=True, expect="200 to watch"),
     # That group's open tonight session: 8 cards, three members voted on all, the user on 3.
     Page("tonight session", "/sessions/{session_id}", login=True, expect="Your votes"),
+    # Weekly picks: the seeded user has every week of three years filled (4 picks each).
+    Page("weeks: this week", "/weeks", login=True, expect="This week"),
+    Page("weeks: stats (3 years)", "/u/{username}/weeks/stats", login=True, expect="picks over"),
 ]
 
 # Not a wrk page: 50 members of one group POST votes at once (see run_storm). Selected
@@ -129,6 +132,7 @@ def seed_marquee(password: str, voters: int = STORM_VOTERS) -> dict[str, str]:
     assert title is not None
     title.fetched_at = utcnow()  # details count as fresh: the page is measured, not TMDB
     db.session.commit()
+    seed_weeks(user)
     return {"username": user.username, "title_id": str(title.id), **seed_groups(user, voters)}
 
 
@@ -197,6 +201,35 @@ def seed_groups(owner: Any, voters: int) -> dict[str, str]:
         "storm_card_ids": ",".join(map(str, storm_cards)),
         "storm_voter_ids": ",".join(str(f.id) for f in friends[:voters]),
     }
+
+
+def seed_weeks(user: Any, years: int = 3) -> int:
+    """Two films and two albums from the demo catalog in every week of the last `years`
+    ISO years up to this week (notes on every fourth). Returns the number of weeks."""
+    from sqlalchemy import select
+
+    from webapp.catalog.models import Title
+    from webapp.db import db
+    from webapp.weeks import services
+    from webapp.weeks.iso import IsoWeek, weeks_in_year
+
+    films = list(db.session.scalars(select(Title).where(Title.kind == "movie").order_by(Title.id).limit(60)))
+    albums = list(db.session.scalars(select(Title).where(Title.kind == "album").order_by(Title.id).limit(40)))
+    now = services.this_week()
+    count = 0
+    for year in range(now.year - years + 1, now.year + 1):
+        for number in range(1, weeks_in_year(year) + 1):
+            when = IsoWeek(year, number)
+            if when > now:
+                break
+            for i in range(2):
+                services.add_pick(user, when, "film", films[(count * 2 + i) % len(films)])
+                services.add_pick(user, when, "album", albums[(count * 2 + i) % len(albums)])
+            if number % 4 == 0:
+                services.save_notes(user, when, f"Notes for {when.code}.")
+            count += 1
+    db.session.commit()
+    return count
 
 
 # --------------------------------------------------------------------------- settings

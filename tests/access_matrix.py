@@ -184,4 +184,49 @@ ROUTES: list[Route] = [
     Route("tonight.shuffle", method="POST", args=lambda w: {"session_id": w.session.id}, expect=group_only(303)),
     Route("tonight.watched", method="POST", args=lambda w: {"session_id": w.decided.id},
           data=lambda w: {"present": [str(w.owner.id)]}, expect=group_only(303)),
+    # Weekly picks: pages and writes act on the signed-in person's own weeks, so there is
+    # no one else's week to reach; others' weeks are read at /u/<username>/weeks.
+    Route("weeks.current", expect=members_only(200)),
+    Route("weeks.week", args=lambda w: _week(w), expect=members_only(200)),
+    Route("weeks.choose", args=lambda w: {**_week(w), "kind": "album"}, expect=members_only(200)),
+    Route(
+        "weeks.add_pick",
+        method="POST",
+        args=lambda w: {**_week(w), "kind": "album"},
+        data=lambda w: {"ref": f"title:{w.album.id}", "position": "", "q": "sample"},
+        expect=members_only(303),
+    ),
+    Route(
+        "weeks.add_manual",
+        method="POST",
+        args=lambda w: {**_week(w), "kind": "film"},
+        data=lambda w: {"title": "Home Movie", "year": "2001", "artist": "", "position": "2"},
+        expect=members_only(303),
+    ),
+    Route(
+        "weeks.remove_pick",
+        method="POST",
+        args=lambda w: {**_week(w), "kind": "film", "position": 1},
+        expect=members_only(303),
+    ),
+    Route("weeks.swap_picks", method="POST", args=lambda w: {**_week(w), "kind": "film"}, expect=members_only(303)),
+    Route(
+        "weeks.save_notes",
+        method="POST",
+        args=lambda w: _week(w),
+        data=lambda w: {"notes": "A quiet week."},
+        expect=members_only(303),
+    ),
+    Route("weeks.user_weeks", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
+    Route("weeks.user_week", args=lambda w: {"username": w.owner.username, **_week(w)}, expect=everyone(200)),
+    Route("weeks.stats", args=lambda w: {"username": w.owner.username}, expect=everyone(200)),
+    Route("weeks.data", expect=members_only(200)),
+    Route("weeks.export_json", expect=members_only(200)),
+    Route("weeks.export_zip", expect=members_only(200)),
+    # Without a file the import form comes back with its error.
+    Route("weeks.import_data", method="POST", data=lambda w: {"file": ""}, expect=members_only(422)),
 ]
+
+
+def _week(world: Any) -> dict[str, int]:
+    return {"year": world.week.year, "week": world.week.week}

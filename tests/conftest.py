@@ -202,6 +202,12 @@ def world(make_user):  # type: ignore[no-untyped-def]
     db.session.add(Credit(title_id=title.id, person_id=person.id, role="director"))
     db.session.commit()
     groups = _world_groups(owner, make_user(username="member"), title, album)
+    from webapp.weeks import services as weeks
+    from webapp.weeks.iso import IsoWeek
+
+    week = IsoWeek(2026, 10)  # the owner's film 1 that week is the sample film
+    weeks.add_pick(owner, week, "film", title)
+    db.session.commit()
     return SimpleNamespace(
         **groups,
         genre=genre,
@@ -215,6 +221,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
         incoming=find(requester, owner),
         outgoing=find(owner, asked),
         invite=invite,
+        week=week,
     )
 
 

@@ -63,7 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _end_write_intent(_exc: BaseException | None) -> None:
         set_write_intent(False)
 
-    from webapp import accounts, admin, catalog, groups, main, social, tonight
+    from webapp import accounts, admin, catalog, groups, main, social, tonight, weeks
     from webapp.providers import models as _provider_models  # noqa: F401  (tables for migrations)
 
     app.register_blueprint(main.bp)
@@ -73,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp)
     app.register_blueprint(groups.bp)
     app.register_blueprint(tonight.bp)
+    app.register_blueprint(weeks.bp)
 
     from webapp.accounts.cli import users_cli
     from webapp.catalog.cli import catalog_cli, import_cli

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 
 from tests.tonight.conftest import befriend, make_title
 from webapp.accounts import services as accounts
+from webapp.catalog import services as catalog
+from webapp.catalog import sync
 from webapp.db import db, utcnow
 from webapp.errors import Forbidden, Invalid, NotFound
 from webapp.groups import services, watchlist
@@ -191,18 +193,20 @@ class TestWatchlist:
 
     def test_refs(self, club):
         title = make_title("Heat")
-        assert watchlist.title_for_ref(f"title:{title.id}").id == title.id
-        for ref in ("", "title:", "title:99999999", "tmdb:album:1", "mb:not-a-uuid", "title:1 OR 1=1", "x" * 500):
-            with pytest.raises(NotFound):
-                watchlist.title_for_ref(ref)
+        assert sync.title_for_ref(f"title:{title.id}").id == title.id
+        for ref in ("", "title:", "title:99999999", "tmdb:album:1", "musicbrainz:not-a-uuid", "title:1 OR 1=1",
+                    "x" * 500):
+            with pytest.raises(Invalid) as caught:
+                sync.title_for_ref(ref)
+            assert caught.value.field == "ref"
 
     def test_manual_titles_reuse_the_catalog(self, club):
         heat = make_title("Heat", year=1995)
-        assert watchlist.manual_title(kind="movie", title=" heat ", year=1995, runtime_minutes=None).id == heat.id
-        new = watchlist.manual_title(kind="movie", title="Home video", year=None, runtime_minutes=30)
-        assert new.source == "manual" and new.id != heat.id
+        assert catalog.find_or_add_title("movie", " heat ", year=1995).id == heat.id
+        new = catalog.find_or_add_title("movie", "Home video", runtime_minutes=30)
+        assert new.source == "manual" and new.id != heat.id and new.runtime_minutes == 30
         with pytest.raises(Invalid):
-            watchlist.manual_title(kind="podcast", title="X", year=None, runtime_minutes=None)
+            catalog.find_or_add_title("podcast", "X")
 
     def test_snooze_dates(self):
         today = date(2026, 11, 30)

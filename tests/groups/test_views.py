@@ -230,7 +230,9 @@ class TestBudgets:
         db.session.commit()
         login(client, ann)
         url = f"/groups/{group.id}"
-        with query_budget(10):
+        # user, membership, due check, recent items + count, sessions + count, members,
+        # this week's picks (users, picks), watchlist counts, open session
+        with query_budget(12):
             assert client.get(url).status_code == 200
 
     def test_watchlist_with_200_items(self, client, club, query_budget):
@@ -245,3 +247,22 @@ class TestBudgets:
                 response = client.get(url)
             assert response.status_code == 200
         assert response.get_data(as_text=True).count('class="item"') == 50
+
+
+class TestClubWeek:
+    def test_the_group_page_shows_this_weeks_picks_with_privacy(self, client, club, make_user):
+        from webapp.weeks import services as weeks
+
+        group, ann, bob = club
+        cy = make_user(username="cy", is_private=True)
+        befriend(ann, cy)
+        services.add_members(services.membership(ann, group.id), ann, [cy.id])
+        weeks.add_pick(bob, weeks.this_week(), "film", make_title("Heat"))
+        weeks.add_pick(cy, weeks.this_week(), "film", make_title("Secret film"))
+        db.session.commit()
+        login(client, bob)  # not a friend of cy, whose profile is private
+        page = client.get(f"/groups/{group.id}").get_data(as_text=True)
+        assert 'id="club-week"' in page and "Heat" in page
+        assert "Secret film" not in page and "1 member keeps their picks for friends only." in page
+        login(client, ann)  # cy's friend
+        assert "Secret film" in client.get(f"/groups/{group.id}").get_data(as_text=True)

@@ -19,9 +19,9 @@ from webapp.db import db
         # logged in: the user, then the pending friend-request count for the navigation
         ("/", 2, True),
         # a profile: the user, the friend count, then one query per profile section
-        # (recent viewings)
-        ("/u/{username}", 5, True),
-        ("/u/{username}", 3, False),
+        # (this week's picks, recent viewings)
+        ("/u/{username}", 6, True),
+        ("/u/{username}", 4, False),
         ("/settings", 3, True),
         ("/settings/password", 2, True),
     ],

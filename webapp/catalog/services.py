@@ -246,6 +246,26 @@ def create_manual_title(data: TitleData) -> Title:
     return title
 
 
+def find_or_add_title(kind: str, name: str, *, year: int | None = None, runtime_minutes: int | None = None,
+                      artist_credit: str | None = None) -> Title:
+    """A title a member typed in (a watchlist item, a weekly pick): the catalog's own
+    when it has one of that kind, name and year, else a new manual title."""
+    if kind not in KINDS:
+        raise Invalid("Choose film, show or album.", field="kind")
+    name = " ".join((name or "").split())
+    if not name:
+        raise Invalid("Give the title.", field="title")
+    same_year = Title.year.is_(None) if year is None else Title.year == year
+    existing = db.session.scalar(
+        select(Title).where(Title.kind == kind, Title.sort_title == sort_key(name), same_year)
+        .order_by(Title.id).limit(1)
+    )
+    if existing is not None:
+        return existing
+    return create_manual_title(TitleData(kind=kind, title=name[:300], year=year, runtime_minutes=runtime_minutes,
+                                         overview="", genre_ids=[], artist_credit=(artist_credit or "").strip() or None))
+
+
 def update_manual_title(title: Title, data: TitleData) -> Title:
     if _duplicate_manual(data, except_id=title.id):
         raise Invalid("That title is already in the catalog.", field="title")

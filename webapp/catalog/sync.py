@@ -18,8 +18,8 @@ from sqlalchemy.orm import selectinload
 
 from webapp.catalog import services
 from webapp.catalog.models import Credit, Person, Title, Track
-from webapp.db import db, utcnow, write_transaction
-from webapp.errors import NotFound
+from webapp.db import db, set_write_intent, utcnow, write_transaction
+from webapp.errors import Invalid, NotFound
 from webapp.providers import Providers, build_providers
 from webapp.providers.errors import ProviderError, ProviderNotFound
 from webapp.providers.musicbrainz import Album
@@ -210,6 +210,54 @@ def title_from_musicbrainz(mbid: str) -> Title:
         raise NotFound("MusicBrainz does not know that album.") from error
 
 
+def title_for_ref(ref: str) -> Title:
+    """The catalog title a search hit stands for (`Hit.ref`): "title:<id>",
+    "tmdb:<kind>:<id>" or "musicbrainz:<mbid>", fetched from its provider when the
+    catalog does not know it yet. Invalid (on the form's `ref` field) for anything
+    else; ProviderError when the provider fails, for the caller to explain.
+
+    Called from POST requests: the fetch runs without SQLite's write lock (the read
+    transaction ends first and the catalog stores what it fetched in a write
+    transaction of its own, which the rest of the request then continues)."""
+    scheme, _, rest = (ref or "").strip().partition(":")
+    unknown = Invalid("Choose a title from the search results.", field="ref")
+    if scheme == "title":
+        if not (rest.isascii() and rest.isdigit() and len(rest) < 12):
+            raise unknown
+        title = db.session.get(Title, int(rest))
+        if title is None:
+            raise unknown
+        return title
+    if scheme == "tmdb":
+        kind, _, number = rest.partition(":")
+        if kind not in ("movie", "tv") or not (number.isascii() and number.isdigit() and len(number) < 10):
+            raise unknown
+        known = db.session.scalar(select(Title).where(Title.kind == kind, Title.tmdb_id == int(number)))
+        return known if known is not None else _fetch_for_ref(lambda: title_from_tmdb(kind, int(number)))
+    if scheme == "musicbrainz":
+        mbid = rest.lower()
+        if len(mbid) != 36 or not all(c in "0123456789abcdef-" for c in mbid):
+            raise unknown
+        known = db.session.scalar(select(Title).where(Title.musicbrainz_id == mbid))
+        return known if known is not None else _fetch_for_ref(lambda: title_from_musicbrainz(mbid))
+    raise unknown
+
+
+def _fetch_for_ref(load: Callable[[], Title]) -> Title:
+    db.session.rollback()
+    set_write_intent(False)
+    try:
+        return load()
+    except ProviderError:
+        db.session.rollback()
+        raise
+    except NotFound as error:
+        db.session.rollback()
+        raise Invalid(error.message, field="ref") from error
+    finally:
+        set_write_intent(True)
+
+
 def is_stale(title: Title) -> bool:
     if title.tmdb_id is None and title.musicbrainz_id is None:
         return False
@@ -262,7 +310,8 @@ class Hit:
     subtitle: str | None = None
     source: str = "catalog"
     genres: list[str] = field(default_factory=list)
-    # What a form names this result by: "title:12", "tmdb:movie:603" or "mb:<uuid>".
+    # What a form posts to pick this hit: "title:<id>", "tmdb:<kind>:<id>" or
+    # "musicbrainz:<mbid>" (see title_for_ref).
     ref: str = ""
 
 
@@ -331,7 +380,7 @@ def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
                     hits.append(Hit(kind="album", title=group.title, year=group.year, image_url=None,
                                     subtitle=group.artist_credit, source="MusicBrainz",
                                     url=url_for("catalog.musicbrainz_title", mbid=group.mbid),
-                                    ref=f"mb:{group.mbid}"))
+                                    ref=f"musicbrainz:{group.mbid}"))
             except ProviderError as error:
                 notes.append(f"{error.message} Showing results from our catalog only.")
     return SearchResults(hits=hits, page=page, has_next=has_next, notes=notes)

@@ -97,6 +97,16 @@ def member_ids(group_id: int) -> list[int]:
     return list(db.session.scalars(select(GroupMember.user_id).where(GroupMember.group_id == group_id)))
 
 
+def visible_to(viewer: User, people: list[User]) -> list[User]:
+    """Those of `people` whose profile details `viewer` may see: public profiles,
+    the viewer's own, and friends' (one query)."""
+    private = [p.id for p in people if p.is_private and p.id != viewer.id]
+    friends = set(db.session.scalars(
+        select(User.id).where(User.id.in_(private), User.id.in_(friend_ids_query(viewer.id)))
+    )) if private else set()
+    return [p for p in people if not p.is_private or p.id == viewer.id or p.id in friends]
+
+
 def addable_friends(owner: User, group: Group | None = None) -> list[User]:
     """The owner's friends who are not members yet: whom the owner may add."""
     query = select(User).where(User.id.in_(friend_ids_query(owner.id)))

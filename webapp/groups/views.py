@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from webapp.accounts.forms import EmptyForm
 from webapp.accounts.models import User
+from webapp.catalog import services as catalog
 from webapp.catalog import sync
 from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
@@ -28,6 +29,7 @@ from webapp.groups.forms import (
     WatchlistFilterForm,
 )
 from webapp.groups.models import Group, WatchlistItem
+from webapp.weeks import services as weeks
 from webapp.providers.errors import ProviderError
 from webapp.rendering import apply_error, render, safe_next, see_other, vary_on_htmx, wants_fragment
 
@@ -97,11 +99,18 @@ def show(group_id: int) -> Response:
     now = utcnow()
     recent = watchlist.items_page(group, watchlist.Filters(status="watchlist"), page=1, per_page=6, now=now)
     past, winners = tonight.past_sessions(group, page=1, per_page=5)
+    members = services.members(group)
+    # This week's picks of the members whose picks this viewer may see (a private
+    # profile shows them to friends only).
+    visible = services.visible_to(_me(), members)
+    when = weeks.this_week()
     return render(
         "groups/show.html",
         group=group,
         is_owner=found.is_owner,
-        members=services.members(group),
+        members=members,
+        club=weeks.club_week([m.id for m in visible], when.year, when.week),
+        hidden_picks=len(members) - len(visible),
         counts=watchlist.counts(group, now=now),
         recent=recent.items,
         open_session=tonight.open_session(group),
@@ -370,14 +379,12 @@ def add_item(group_id: int) -> Response:
         flash(message, "error")
         return _add_page(group_id, status=422)
     try:
-        title = watchlist.title_for_ref(form.ref.data)
+        title = sync.title_for_ref(form.ref.data)
         group = services.membership(_me(), group_id).group  # fetching a title may end the transaction
         _, added = watchlist.add_item(group, _me(), title, form.note.data or "")
     except ProviderError as error:
         db.session.rollback()
         return _add_page(group_id, status=503, note=f"{error.message} Please try again in a moment.")
-    except NotFound:
-        raise
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -394,8 +401,8 @@ def add_manual(group_id: int) -> Response:
     form = ManualItemForm()
     if form.validate_on_submit():
         try:
-            title = watchlist.manual_title(kind=form.kind.data, title=form.title.data, year=form.year.data,
-                                           runtime_minutes=form.runtime.data)
+            title = catalog.find_or_add_title(form.kind.data, form.title.data, year=form.year.data,
+                                              runtime_minutes=form.runtime.data)
             _, added = watchlist.add_item(found.group, _me(), title, form.note.data or "")
         except DomainError as error:
             db.session.rollback()

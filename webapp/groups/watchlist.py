@@ -3,7 +3,6 @@ not, snoozed or not; filters and sorting for its page, and the pool tonight draw
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -11,7 +10,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from webapp.accounts.models import User
-from webapp.catalog import services as catalog
 from webapp.catalog.models import Title
 from webapp.db import db, insert_or_ignore, utcnow
 from webapp.errors import Invalid, NotFound
@@ -37,51 +35,6 @@ class Filters:
     kind: str = ""
     tonight: bool = False  # only items a tonight session could draw
     sort: str = "added"
-
-
-# Titles from search results --------------------------------------------------------
-
-_REF = re.compile(r"^(?:title:(\d{1,12})|tmdb:(movie|tv):(\d{1,12})|mb:([0-9a-f-]{36}))$")
-
-
-def title_for_ref(ref: str) -> Title:
-    """A search result's reference ("title:12", "tmdb:movie:603", "mb:<uuid>") as a
-    catalog title, fetched from its provider when not known yet."""
-    from webapp.catalog import sync
-
-    match = _REF.match((ref or "").strip().lower())
-    if match is None:
-        raise NotFound("We could not find that title.")
-    title_id, tmdb_kind, tmdb_id, mbid = match.groups()
-    if title_id:
-        title = db.session.get(Title, int(title_id))
-        if title is None:
-            raise NotFound("We could not find that title.")
-        return title
-    if tmdb_kind:
-        return sync.title_from_tmdb(tmdb_kind, int(tmdb_id))
-    return sync.title_from_musicbrainz(mbid)
-
-
-def manual_title(*, kind: str, title: str, year: int | None, runtime_minutes: int | None) -> Title:
-    """A title typed in by a member: the catalog's own when it has it, else a new
-    manual title."""
-    name = " ".join((title or "").split())
-    if not name:
-        raise Invalid("Enter a title.", field="title")
-    if kind not in catalog.KIND_LABELS:
-        raise Invalid("Choose film, show or album.", field="kind")
-    same_year = Title.year.is_(None) if year is None else Title.year == year
-    existing = db.session.scalar(
-        select(Title).where(Title.kind == kind, Title.sort_title == catalog.sort_key(name), same_year)
-        .order_by(Title.id).limit(1)
-    )
-    if existing is not None:
-        return existing
-    return catalog.create_manual_title(
-        catalog.TitleData(kind=kind, title=name[:300], year=year, runtime_minutes=runtime_minutes,
-                          overview="", genre_ids=[])
-    )
 
 
 # Items -----------------------------------------------------------------------------
