@@ -176,7 +176,8 @@ ROUTES: list[Route] = [
     Route("tonight.history", args=_group, expect=group_only(200)),
     Route("tonight.session", args=lambda w: {"session_id": w.session.id}, expect=group_only(200)),
     Route("tonight.session", args=lambda w: {"session_id": w.decided.id}, expect=group_only(200)),
-    Route("tonight.status", args=lambda w: {"session_id": w.session.id}, expect=group_only(200)),
+    # Polled by htmx; a plain visit is sent to the session page.
+    Route("tonight.status", args=lambda w: {"session_id": w.session.id}, expect=group_only(303)),
     Route("tonight.vote", method="POST", args=lambda w: {"session_id": w.session.id},
           data=lambda w: {"candidate": str(w.card.id), "vote": "yes"}, expect=group_only(303)),
     Route("tonight.ballot", method="POST", args=lambda w: {"session_id": w.session.id},

@@ -155,7 +155,30 @@ class TestVoting:
         body = response.get_data(as_text=True)
         assert response.status_code == 200 and "<html" not in body
         assert body.startswith('<section id="voting"') and "Card 2 of 4" in body
-        assert 'id="session-status"' in body and 'hx-swap-oob="true"' in body
+        assert '<hx-partial hx-target="#session-progress" hx-swap="innerHTML"><strong>0 of 3</strong>' in body
+
+    def test_htmx_ballots_keep_the_list_and_say_so(self, client, crew):
+        session = open_session(crew)
+        cards = services.deck(session)
+        login(client, crew.bob)
+        response = client.post(f"/sessions/{session.id}/ballot",
+                               data={**{f"vote-{c.id}": "yes" for c in cards}, "view": "list"}, headers=HTMX)
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200 and 'id="ballot-form"' in body
+        assert "<strong>1 of 3</strong>" in body and "Saved your 4 votes." in body
+        response = client.post(f"/sessions/{session.id}/ballot", data={"view": "list"}, headers=HTMX)
+        assert response.status_code == 422 and 'id="ballot-form"' in response.get_data(as_text=True)
+        assert "Choose yes or no for at least one card." in response.get_data(as_text=True)
+
+    def test_a_late_htmx_vote_goes_to_the_result(self, client, crew):
+        session = open_session(crew)
+        card = services.deck(session)[0].id
+        session.ends_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        login(client, crew.bob)
+        response = client.post(f"/sessions/{session.id}/vote", data={"candidate": card, "vote": "yes"}, headers=HTMX)
+        assert response.status_code == 204 and response.headers["HX-Redirect"] == f"/sessions/{session.id}"
+        assert "Voting has closed" in client.get(f"/sessions/{session.id}").get_data(as_text=True)
 
     def test_the_plain_ballot_records_every_card(self, client, crew):
         session = open_session(crew)
@@ -219,11 +242,12 @@ class TestVoting:
         session = open_session(crew)
         login(client, crew.bob)
         polled = client.get(f"/sessions/{session.id}/status", headers=HTMX)
-        assert polled.status_code == 200 and polled.get_data(as_text=True).startswith('<div id="session-status"')
+        assert polled.status_code == 200 and polled.get_data(as_text=True).startswith("<strong>0 of 3</strong>")
         services.shuffle(session)
         db.session.commit()
         polled = client.get(f"/sessions/{session.id}/status", headers=HTMX)
         assert polled.headers["HX-Redirect"] == f"/sessions/{session.id}"
+        assert client.get(f"/sessions/{session.id}/status").status_code == 303
 
 
 class TestBlindness:

@@ -148,33 +148,41 @@ def session(session_id: int) -> Response:
 @bp.route("/sessions/<int:session_id>/status")
 @login_required
 def status(session_id: int) -> Response:
-    """Polled while voting is open: how many have finished, and the countdown. Once the
-    session is decided, htmx is sent to the result."""
+    """Polled while voting is open: the words of the progress line. Once the session
+    is decided, htmx is sent to the result; a plain visit gets the session page."""
     found_session, found = _load(session_id)
-    if not found_session.is_open:
-        target = url_for("tonight.session", session_id=session_id)
-        if wants_fragment():
-            response = Response("", 200)
-            response.headers["HX-Redirect"] = target
-            return vary_on_htmx(response)
-        return redirect(target, 303)
-    return render("tonight/session.html", "tonight/_status.html", **_context(found_session, found))
+    if not found_session.is_open or not wants_fragment():
+        return see_other(url_for("tonight.session", session_id=session_id))
+    return vary_on_htmx(Response(render_template("tonight/_progress.html", **_context(found_session, found))))
 
 
 def _closed(session_id: int, message: str) -> Response:
-    """A vote that arrived after the deadline (a stale form): the result, with a 409."""
-    found_session, found = _load(session_id)
+    """A vote that arrived after the deadline (a stale form): the result, with a 409
+    for plain browsers; htmx is sent to the result page."""
     flash(message, "info")
+    if wants_fragment():
+        return see_other(url_for("tonight.session", session_id=session_id))
+    found_session, found = _load(session_id)
     return render("tonight/session.html", status=409, **_context(found_session, found))
+
+
+def _voting_fragment(session_id: int, status: int = 200) -> Response:
+    """The voting section, the progress line out of band, and any flash messages."""
+    found_session, found = _load(session_id)
+    if not found_session.is_open:  # decided meanwhile
+        return see_other(url_for("tonight.session", session_id=session_id))
+    context = _context(found_session, found)
+    if request.form.get("view") == "list":
+        context["view"] = "list"
+    body = render_template("tonight/_voting.html", **context)
+    body += render_template("tonight/_progress_oob.html", **context)
+    body += render_template("_flashes_partial.html")
+    return vary_on_htmx(Response(body, status))
 
 
 def _after_vote(session_id: int) -> Response:
     if wants_fragment():
-        found_session, found = _load(session_id)
-        context = _context(found_session, found)
-        body = render_template("tonight/_voting.html", **context)
-        body += render_template("tonight/_status.html", oob=True, **context)
-        return vary_on_htmx(Response(body, 200))
+        return _voting_fragment(session_id)
     view = request.form.get("view")
     return see_other(url_for("tonight.session", session_id=session_id, view=view if view == "list" else None))
 
@@ -220,6 +228,8 @@ def ballot(session_id: int) -> Response:
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
+        if wants_fragment():
+            return _voting_fragment(session_id, status=422)
         return render("tonight/session.html", status=422, **{**_context(found_session, found), "view": "list"})
     db.session.commit()
     flash(f"Saved your {len(choices)} {'vote' if len(choices) == 1 else 'votes'}.", "success")
