@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import zipfile
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from tests.conftest import login
 from tests.weeks.helpers import fill_years, sample_titles
 from webapp.catalog.models import Rating, Title
 from webapp.db import db
+from webapp.tonight.models import Viewing
 from webapp.weeks import services, transfer
 from webapp.weeks.iso import IsoWeek
 from webapp.weeks.models import Week, WeekPick
@@ -35,6 +37,7 @@ def alice(make_user, titles):
     services.save_notes(user, IsoWeek(2026, 53), "Last week of the year, “quotes” and ünïcode.")
     db.session.add(Rating(user_id=user.id, title_id=titles["heat"].id, score=4.5))
     db.session.add(Rating(user_id=user.id, title_id=titles["blue"].id, score=5))
+    db.session.add(Viewing(user_id=user.id, title_id=titles["heat"].id, watched_at=datetime(2026, 3, 6, 21, 30)))
     db.session.commit()
     return user
 
@@ -65,6 +68,7 @@ def test_json_export_is_byte_stable_and_complete(client, alice):
     assert [(p["kind"], p["position"]) for p in data["weeks"][0]["picks"]] == [
         ("film", 1), ("film", 2), ("album", 1), ("album", 2)]
     assert [r["score"] for r in data["ratings"]] == [5.0, 4.5]  # Blue (album) sorts before Heat (movie)
+    assert [(v["watched_at"], v["title"]["title"]) for v in data["viewings"]] == [("2026-03-06T21:30:00", "Heat")]
     assert first.data == json.dumps(data, sort_keys=True, ensure_ascii=False, indent=2).encode() + b"\n"
 
 
@@ -104,7 +108,7 @@ def test_csv_zip(client, alice):
     assert response.status_code == 200 and response.mimetype == "application/zip"
     assert client.get("/weeks/export.zip").data == response.data
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert sorted(archive.namelist()) == ["picks.csv", "profile.csv", "ratings.csv", "weeks.csv"]
+    assert sorted(archive.namelist()) == ["picks.csv", "profile.csv", "ratings.csv", "viewings.csv", "weeks.csv"]
     picks = list(csv.DictReader(io.StringIO(archive.read("picks.csv").decode())))
     assert len(picks) == 24 and picks[0]["slot_kind"] == "film" and picks[0]["title"]
     weeks = list(csv.DictReader(io.StringIO(archive.read("weeks.csv").decode())))
@@ -136,6 +140,8 @@ BAD = {
     "slot twice": lambda a: damaged(a, lambda d: d["weeks"][0]["picks"][1].update(position=1)),
     "week twice": lambda a: damaged(a, lambda d: d["weeks"].append(d["weeks"][0])),
     "bad score": lambda a: damaged(a, lambda d: d["ratings"][0].update(score=4.2)),
+    "viewing date": lambda a: damaged(a, lambda d: d["viewings"][0].update(watched_at="yesterday")),
+    "viewings not a list": lambda a: damaged(a, lambda d: d.update(viewings={"a": 1})),
     "nul in notes": lambda a: damaged(a, lambda d: d["weeks"][0].update(notes="a\x00b")),
     "deep nesting": lambda a: b"[" * 100000,
 }

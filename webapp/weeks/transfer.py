@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from webapp.accounts.models import User
 from webapp.catalog import services as catalog
 from webapp.catalog.models import KINDS, Rating, Title
+from webapp.tonight.models import Viewing
 from webapp.db import db, insert_or_ignore, utcnow
 from webapp.errors import Invalid
 from webapp.weeks.iso import IsoWeek, NoSuchWeek
@@ -67,6 +68,14 @@ def export_data(user: User) -> dict[str, Any]:
          for rating, title in ratings),
         key=lambda r: _title_key(r["title"]),
     )
+    viewings = db.session.execute(
+        select(Viewing.watched_at, Title).join(Title, Title.id == Viewing.title_id).where(Viewing.user_id == user.id)
+    ).all()
+    viewing_rows = sorted(
+        ({"title": _title(title), "watched_at": watched_at.isoformat(timespec="seconds")}
+         for watched_at, title in viewings),
+        key=lambda v: (v["watched_at"], _title_key(v["title"])),
+    )
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -91,6 +100,8 @@ def export_data(user: User) -> dict[str, Any]:
             for week in weeks
         ],
         "ratings": rating_rows,
+        # What the user watched with a group ("We watched it" after a tonight session).
+        "viewings": viewing_rows,
     }
 
 
@@ -127,6 +138,10 @@ def export_zip(user: User) -> bytes:
         "ratings.csv": _csv(
             ["score", "rated_at", *TITLE_COLUMNS],
             [[r["score"], r["rated_at"], *(r["title"][c] for c in TITLE_COLUMNS)] for r in data["ratings"]],
+        ),
+        "viewings.csv": _csv(
+            ["watched_at", *TITLE_COLUMNS],
+            [[v["watched_at"], *(v["title"][c] for c in TITLE_COLUMNS)] for v in data["viewings"]],
         ),
     }
     buffer = io.BytesIO()
@@ -212,6 +227,7 @@ def parse_export(raw: bytes) -> dict[str, Any]:
             },
             "weeks": [],
             "ratings": [],
+            "viewings": [],
         }
         weeks = data.get("weeks", [])
         _need(isinstance(weeks, list) and len(weeks) <= MAX_WEEKS, "The weeks part is damaged.")
@@ -256,6 +272,17 @@ def parse_export(raw: bytes) -> dict[str, Any]:
                 raise _Bad("A rating's date is not a date.") from error
             clean["ratings"].append({"title": _check_title(raw_rating.get("title"), "A rating"),
                                      "score": float(score), "rated_at": rated_at.replace(tzinfo=None)})
+        viewings = data.get("viewings", [])  # absent from exports made before tonight sessions
+        _need(isinstance(viewings, list) and len(viewings) <= MAX_RATINGS, "The viewings part is damaged.")
+        for raw_viewing in viewings:
+            _need(isinstance(raw_viewing, dict), "A viewing is damaged.")
+            stamp = _text(raw_viewing.get("watched_at"), "A viewing's date", max_len=32, required=True)
+            try:
+                watched_at = datetime.fromisoformat(stamp)  # type: ignore[arg-type]
+            except ValueError as error:
+                raise _Bad("A viewing's date is not a date.") from error
+            clean["viewings"].append({"title": _check_title(raw_viewing.get("title"), "A viewing"),
+                                      "watched_at": watched_at.replace(tzinfo=None)})
         return clean
     except _Bad as error:
         raise Invalid(str(error), field="file") from error
@@ -303,7 +330,7 @@ def _find_titles(refs: list[dict[str, Any]]) -> dict[tuple[Any, ...], Title]:
 
 def import_data(user: User, data: dict[str, Any]) -> tuple[int, int]:
     """Restore a checked export into `user`'s account: the profile's details, each week
-    (replacing a week of the same number) and ratings. Returns (weeks, ratings)."""
+    (replacing a week of the same number), ratings and viewings. Returns (weeks, ratings)."""
     profile = data["profile"]
     if profile["display_name"] and profile["display_name"].strip():
         user.display_name = profile["display_name"].strip()
@@ -311,6 +338,7 @@ def import_data(user: User, data: dict[str, Any]) -> tuple[int, int]:
     user.birth_date = profile["birth_date"]
     user.is_private = profile["is_private"]
     refs = [p["title"] for w in data["weeks"] for p in w["picks"]] + [r["title"] for r in data["ratings"]]
+    refs += [v["title"] for v in data["viewings"]]
     titles = _find_titles(refs)
     now = utcnow()
     for item in data["weeks"]:
@@ -332,5 +360,12 @@ def import_data(user: User, data: dict[str, Any]) -> tuple[int, int]:
         title_id = titles[_title_key(rating["title"])].id
         db.session.execute(delete(Rating).where(Rating.user_id == user.id, Rating.title_id == title_id))
         db.session.add(Rating(user_id=user.id, title_id=title_id, score=rating["score"], created_at=rating["rated_at"]))
+    for viewing in data["viewings"]:
+        title_id = titles[_title_key(viewing["title"])].id
+        # The same viewing imported twice is kept once.
+        db.session.execute(delete(Viewing).where(Viewing.user_id == user.id, Viewing.title_id == title_id,
+                                                 Viewing.watched_at == viewing["watched_at"],
+                                                 Viewing.session_id.is_(None)))
+        db.session.add(Viewing(user_id=user.id, title_id=title_id, watched_at=viewing["watched_at"]))
     db.session.flush()
     return len(data["weeks"]), len(data["ratings"])
