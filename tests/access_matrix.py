@@ -158,6 +158,9 @@ ROUTES: list[Route] = [
     Route("groups.add_manual", method="POST", args=_group,
           data=lambda w: {"kind": "movie", "title": "Home Movie", "year": "2020", "runtime": "90", "note": "ours"},
           expect=group_only(303)),
+    # From a title page, to one of the viewer's groups (others' groups: 404).
+    Route("groups.add_title_to_group", method="POST", args=lambda w: {"title_id": w.album.id},
+          data=lambda w: {"group": str(w.group.id)}, expect=group_only(303)),
     Route("groups.item", args=_item, expect=group_only(200)),
     Route("groups.item", method="POST", args=_item, data=lambda w: {"note": "still good", "status": "watchlist"},
           expect=group_only(303)),

@@ -149,6 +149,25 @@ class TestAdding:
         assert "is already on the watchlist" in client.get(f"/groups/{group.id}/watchlist").get_data(as_text=True)
         assert items() == 1
 
+    def test_add_from_a_title_page(self, client, club, make_user):
+        group, ann, bob = club
+        title = make_title("Heat")
+        db.session.commit()
+        login(client, bob)
+        page = client.get(f"/titles/{title.id}").get_data(as_text=True)
+        assert f'<option value="{group.id}">Club</option>' in page
+        response = client.post(f"/titles/{title.id}/add-to-group", data={"group": str(group.id)})
+        assert response.status_code == 303 and response.headers["Location"] == f"/titles/{title.id}"
+        assert "Added “Heat” to the watchlist of “Club”." in client.get(f"/titles/{title.id}").get_data(as_text=True)
+        client.post(f"/titles/{title.id}/add-to-group", data={"group": str(group.id)})
+        assert items() == 1
+        other = services.create_group(make_user(), "Not mine")
+        db.session.commit()
+        for value in (str(other.id), "", "x", "9" * 40):
+            assert client.post(f"/titles/{title.id}/add-to-group", data={"group": value}).status_code == 404
+        assert client.post("/titles/999999/add-to-group", data={"group": str(group.id)}).status_code == 404
+        assert items() == 1
+
     @pytest.mark.parametrize("ref", ["", "title:0", "nonsense", "tmdb:movie:abc", "' OR 1=1 --"])
     def test_bad_refs(self, client, club, ref):
         group, ann, _ = club

@@ -414,6 +414,34 @@ def add_manual(group_id: int) -> Response:
     return _add_page(group_id, manual=form, status=422)
 
 
+@bp.app_context_processor
+def _group_helpers() -> dict[str, object]:
+    def my_groups() -> list[tuple[Group, int]]:
+        """The viewer's groups, for templates that offer them (called only when shown)."""
+        return services.groups_of(_me()) if current_user.is_authenticated else []
+
+    return {"my_groups": my_groups}
+
+
+@bp.route("/titles/<int:title_id>/add-to-group", methods=["POST"])
+@login_required
+def add_title_to_group(title_id: int) -> Response:
+    """From a title page: the chosen group's watchlist gets this title."""
+    title = catalog.get_title(title_id)
+    group_id = request.form.get("group", "")
+    if not group_id.isdigit() or len(group_id) > 12:
+        raise NotFound()
+    group = services.membership(_me(), int(group_id)).group
+    _, added = watchlist.add_item(group, _me(), title)
+    name, group_name = title.title, group.name
+    db.session.commit()
+    if added:
+        flash(f"Added “{name}” to the watchlist of “{group_name}”.", "success")
+    else:
+        flash(f"“{name}” is already on the watchlist of “{group_name}”.", "info")
+    return see_other(url_for("catalog.title", title_id=title_id))
+
+
 # One item --------------------------------------------------------------------------
 
 def _item_done(group_id: int, item: WatchlistItem | None, message: str, category: str = "success") -> Response:
