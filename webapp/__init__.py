@@ -12,6 +12,7 @@ from webapp.config import PROJECT_ROOT, load_config
 from webapp.db import configure_sqlite, db, set_write_intent
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, htmx, limiter, login_manager, migrate, oauth
+from webapp.forms import use_fast_html_params
 from webapp.rendering import is_htmx
 from webapp.security import init_security_headers
 
@@ -39,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     init_security_headers(app)
     register_error_handlers(app)
+    use_fast_html_params()
 
     with app.app_context():
         configure_sqlite(db.engine)
@@ -109,7 +111,11 @@ def _pending_friend_requests() -> int:
 
 
 def _init_login(app: Flask) -> None:
+    from flask import g
+    from sqlalchemy import bindparam, func, select
+
     from webapp.accounts.models import User
+    from webapp.social.models import FriendRequest
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -117,21 +123,17 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    # One query for the user and the pending friend-request count the navigation shows,
+    # built once (see "Statements built once" in webapp/db.py): every logged-in request.
+    pending = select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == User.id).scalar_subquery()
+    user_with_pending = select(User, pending).where(User.id == bindparam("user_id"))
+
     @login_manager.user_loader
     def _load_user(token: str) -> User | None:
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        from flask import g
-        from sqlalchemy import func, select
-
-        from webapp.social.models import FriendRequest
-
-        # One query for the user and the pending friend-request count the navigation shows.
-        pending = (
-            select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == User.id).scalar_subquery()
-        )
-        row = db.session.execute(select(User, pending).where(User.id == int(user_id))).first()
+        row = db.session.execute(user_with_pending, {"user_id": int(user_id)}).first()
         if row is None:
             return None
         user, g.pending_friend_requests = row

@@ -1,4 +1,10 @@
-"""Database base class, naming convention and the SQLite transaction mode."""
+"""Database base class, naming convention and the SQLite transaction mode.
+
+Statements built once: queries that run on every request of a busy page (the user
+loader, a profile's sections) are module-level selects with bindparam() for their
+values. SQLAlchemy caches the compiled SQL, but building a select and computing its
+cache key again took 60-80 µs a query, more than running it on SQLite.
+"""
 
 from __future__ import annotations
 

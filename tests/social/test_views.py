@@ -210,6 +210,16 @@ class TestProfiles:
         assert "Add friend" not in client.get("/u/ann").get_data(as_text=True)
         assert "1 friend" not in client.get("/u/ann").get_data(as_text=True)
 
+    def test_own_profile_is_not_looked_up_by_name_again(self, client, ann, bob, query_budget):
+        # The navigation's "Profile" link: the session has loaded the user already.
+        login(client, ann)
+        with query_budget(10) as counter:
+            assert "Edit your profile" in client.get("/u/ANN").get_data(as_text=True)
+        assert not any("WHERE users.username" in s for s in counter.statements)
+        with query_budget(10) as counter:
+            assert "Add friend" in client.get("/u/bob").get_data(as_text=True)
+        assert any("WHERE users.username" in s for s in counter.statements)
+
     def test_profile_sections_registered_by_features_render(self, client, ann):
         from markupsafe import Markup
 

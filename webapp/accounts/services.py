@@ -6,7 +6,7 @@ import re
 import secrets
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts import passwords
@@ -185,8 +185,12 @@ def create_admin(*, email: str, username: str, display_name: str, password: str)
     return user
 
 
+# Built once (see "Statements built once" in webapp/db.py): every /u/<username> page.
+_USER_BY_USERNAME = select(User).where(User.username == bindparam("username"))
+
+
 def get_user(username: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == normalise_username(username)))
+    user = db.session.scalar(_USER_BY_USERNAME, {"username": normalise_username(username)})
     if user is None or user.is_imported:
         raise NotFound()
     return user

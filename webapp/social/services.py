@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import User
@@ -82,12 +82,14 @@ def friends_page(user: User, *, page: int, per_page: int = 24):  # type: ignore[
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
+# Built once (see "Statements built once" in webapp/db.py): every profile page counts.
+_FRIEND_COUNT = select(func.count(Friendship.id)).where(
+    or_(Friendship.user_low_id == bindparam("user_id"), Friendship.user_high_id == bindparam("user_id"))
+)
+
+
 def friend_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(Friendship.id)).where(
-            or_(Friendship.user_low_id == user.id, Friendship.user_high_id == user.id)
-        )
-    ) or 0
+    return db.session.scalar(_FRIEND_COUNT, {"user_id": user.id}) or 0
 
 
 # Requests --------------------------------------------------------------------------

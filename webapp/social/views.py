@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from webapp.accounts.models import User
-from webapp.accounts.services import get_user
+from webapp.accounts.services import get_user, normalise_username
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
@@ -17,6 +17,14 @@ from webapp.social.profile_sections import render_sections
 
 def _me() -> User:
     return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def _profile_user(username: str) -> User:
+    """The person a /u/<username> page is about. Your own pages (the navigation links
+    to them) skip the lookup: the session has loaded you already."""
+    if current_user.is_authenticated and current_user.username == normalise_username(username):
+        return _me()
+    return get_user(username)
 
 
 def _page() -> int:
@@ -48,7 +56,7 @@ def _relation_widget(other: User, note: str | None = None) -> Response:
 
 @bp.route("/u/<username>")
 def profile(username: str) -> Response:
-    user = get_user(username)
+    user = _profile_user(username)
     viewer = _me() if current_user.is_authenticated else None
     can_see = services.can_see_profile(viewer, user)
     relation = request_id = None
@@ -68,7 +76,7 @@ def profile(username: str) -> Response:
 
 @bp.route("/u/<username>/friends")
 def user_friends(username: str) -> Response:
-    user = get_user(username)
+    user = _profile_user(username)
     viewer = _me() if current_user.is_authenticated else None
     can_see = services.can_see_profile(viewer, user)
     pagination = services.friends_page(user, page=_page()) if can_see else None

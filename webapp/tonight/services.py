@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blinker import Namespace
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
@@ -518,12 +518,16 @@ def past_sessions(group: Group, *, page: int, per_page: int = PER_PAGE):  # type
     return pagination, winners
 
 
+# Built once (see "Statements built once" in webapp/db.py): a profile section.
+_RECENT_VIEWINGS = (
+    select(Viewing).where(Viewing.user_id == bindparam("user_id"))
+    .options(joinedload(Viewing.title))
+    .order_by(Viewing.watched_at.desc(), Viewing.id.desc()).limit(bindparam("limit"))
+)
+
+
 def recent_viewings(user: User, *, limit: int = 12) -> list[Viewing]:
-    return list(db.session.scalars(
-        select(Viewing).where(Viewing.user_id == user.id)
-        .options(joinedload(Viewing.title))
-        .order_by(Viewing.watched_at.desc(), Viewing.id.desc()).limit(limit)
-    ))
+    return list(db.session.scalars(_RECENT_VIEWINGS, {"user_id": user.id, "limit": limit}))
 
 
 def kind_label(kind: str) -> str:

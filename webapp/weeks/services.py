@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import contains_eager, selectinload
 
 from webapp.accounts.models import User
@@ -103,16 +103,21 @@ def weeks_page(user: User, *, year: int, page: int, per_page: int = 13):  # type
     return pagination
 
 
+# Built once (see "Statements built once" in webapp/db.py): a profile section.
+_WEEK_PICKS = (
+    select(WeekPick)
+    .join(Week, Week.id == WeekPick.week_id)
+    .join(Title, Title.id == WeekPick.title_id)
+    .where(Week.user_id == bindparam("user_id"), Week.iso_year == bindparam("year"),
+           Week.iso_week == bindparam("week"))
+    .options(contains_eager(WeekPick.title))
+    .order_by(WeekPick.kind.desc(), WeekPick.position)
+)
+
+
 def week_picks(user_id: int, when: IsoWeek) -> list[WeekPick]:
     """One user's picks for a week with their titles, in one query (profile section)."""
-    return list(db.session.scalars(
-        select(WeekPick)
-        .join(Week, Week.id == WeekPick.week_id)
-        .join(Title, Title.id == WeekPick.title_id)
-        .where(Week.user_id == user_id, Week.iso_year == when.year, Week.iso_week == when.week)
-        .options(contains_eager(WeekPick.title))
-        .order_by(WeekPick.kind.desc(), WeekPick.position)
-    ))
+    return list(db.session.scalars(_WEEK_PICKS, {"user_id": user_id, "year": when.year, "week": when.week}))
 
 
 @dataclass
