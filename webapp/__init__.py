@@ -13,7 +13,7 @@ from webapp.db import configure_sqlite, db, set_write_intent
 from webapp.errors import register_error_handlers
 from webapp.extensions import csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
-from webapp.rendering import is_htmx
+from webapp.rendering import UrlPattern, is_htmx
 from webapp.security import init_security_headers
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -91,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {
             "htmx_asset": app.config.get("HTMX_ASSET", "js/htmx-4.0.1.min.js"),
             "pending_friend_requests": _pending_friend_requests,
+            "url_pattern": UrlPattern,
         }
 
     return app

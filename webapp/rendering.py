@@ -77,3 +77,22 @@ def apply_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
     else:
         form.form_errors.append(error.message)
+
+
+class UrlPattern:
+    """url_for once for a whole list, then one string join per row: a list of 50 rows
+    with six links and forms each otherwise spends most of its time building URLs.
+    The URL still comes from url_for; only the varying value is put in per row.
+
+    In a template: `{% set status_url = url_pattern("groups.set_item_status", "item_id",
+    group_id=group.id) %}` ... `{{ status_url(item.id) }}`."""
+
+    MARKER = 987654321987  # no row's id
+
+    def __init__(self, endpoint: str, key: str, **values: Any) -> None:
+        built = url_for(endpoint, **{key: self.MARKER}, **values)
+        self._head, _, self._tail = built.partition(str(self.MARKER))
+
+    def __call__(self, value: int | str) -> str:
+        return f"{self._head}{value}{self._tail}"
+

@@ -31,7 +31,7 @@ from webapp.groups.forms import (
 from webapp.groups.models import Group, WatchlistItem
 from webapp.weeks import services as weeks
 from webapp.providers.errors import ProviderError
-from webapp.rendering import apply_error, render, safe_next, see_other, vary_on_htmx, wants_fragment
+from webapp.rendering import UrlPattern, apply_error, render, safe_next, see_other, vary_on_htmx, wants_fragment
 
 
 def _me() -> User:
@@ -420,7 +420,21 @@ def _group_helpers() -> dict[str, object]:
         """The viewer's groups, for templates that offer them (called only when shown)."""
         return services.groups_of(_me()) if current_user.is_authenticated else []
 
-    return {"my_groups": my_groups}
+    def item_urls(group: Group) -> dict[str, UrlPattern]:
+        """The links and form actions of a watchlist row, built once per list."""
+        def item(endpoint: str) -> UrlPattern:
+            return UrlPattern(endpoint, "item_id", group_id=group.id)
+
+        return {
+            "edit": item("groups.item"),
+            "status": item("groups.set_item_status"),
+            "snooze": item("groups.snooze_item"),
+            "unsnooze": item("groups.unsnooze_item"),
+            "remove": item("groups.remove_item"),
+            "title": UrlPattern("catalog.title", "title_id"),
+        }
+
+    return {"my_groups": my_groups, "item_urls": item_urls}
 
 
 @bp.route("/titles/<int:title_id>/add-to-group", methods=["POST"])
