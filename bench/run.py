@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from urllib.parse import urljoin
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
@@ -626,6 +627,14 @@ def http_login(base: str, login: str, password: str) -> str:
     session = _session_cookie(response)
     if response.status_code != 303 or not session:
         raise BenchError(f"POST /login answered {response.status_code}, expected 303 with a session")
+    # Follow the redirect once, as a browser does: that page shows the "welcome back"
+    # message and puts a CSRF token in the session. Without this, every measured request
+    # would carry the pending message and re-sign the cookie, which a real visitor's
+    # requests after the first never do.
+    landing = requests.get(urljoin(base + "/", response.headers["Location"]),
+                           headers={**headers, "Cookie": f"{SESSION_COOKIE}={session}"},
+                           allow_redirects=False, timeout=HTTP_TIMEOUT)
+    session = _session_cookie(landing) or session
     return f"{SESSION_COOKIE}={session}"
 
 
