@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms.validators import ValidationError
 from wtforms.widgets.core import Input, clean_key
+
+
+class EmptyForm(FlaskForm):
+    """A button-only POST (delete, leave, shuffle, remove...) that still carries CSRF."""
 
 
 class IntegerRange:

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Response, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
 from webapp.errors_base import DomainError
+
+if TYPE_CHECKING:
+    from webapp.accounts.models import User
+
+
+def current_account() -> User:
+    """The signed-in person as a User (views behind @login_required only)."""
+    from flask_login import current_user
+
+    return current_user._get_current_object()  # type: ignore[no-any-return]
+
+
+def page_number() -> int:
+    """The `page` query argument of a paginated list: 1 when missing, odd or below 1."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def is_htmx() -> bool:

@@ -271,7 +271,7 @@ def test_a_retry_never_outlives_the_deadline(openai, session):
     started = time.monotonic()
     with pytest.raises(ProviderUnavailable) as caught:
         client.parse_wish("a comedy", GENRES)
-    assert time.monotonic() - started < 0.6
+    assert time.monotonic() - started < 1.5  # well under the 0.3 s wait plus a second try, even on a busy machine
     assert caught.value.detail == "timed out"
     assert len(openai.requests) == 1  # the retry had no time left
 

@@ -10,10 +10,6 @@ from webapp.accounts.passwords import MAX_LENGTH, MIN_LENGTH
 from webapp.accounts.services import USERNAME_HELP, normalise_username, username_problem
 
 
-class EmptyForm(FlaskForm):
-    """A button-only POST that still carries CSRF."""
-
-
 def _username(form: FlaskForm, field: StringField) -> None:
     if field.data and (problem := username_problem(normalise_username(field.data))):
         raise ValidationError(problem)

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-from flask import flash, request, url_for
+from flask import flash, url_for
 from werkzeug.wrappers import Response
 
 from webapp.admin import bp
 from webapp.catalog import services
-from webapp.catalog.forms import EmptyForm, GenreForm, TitleForm
+from webapp.catalog.forms import GenreForm, TitleForm
+from webapp.forms import EmptyForm
 from webapp.catalog.models import Title
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
-from webapp.rendering import apply_error, render, see_other
+from webapp.rendering import apply_error, page_number, render, see_other
 
-
-def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 # Genres ----------------------------------------------------------------------------
@@ -100,7 +98,7 @@ def _manual_title(title_id: int) -> Title:
 
 @bp.route("/titles")
 def titles() -> Response:
-    return render("admin/titles.html", pagination=services.manual_titles(page=_page()))
+    return render("admin/titles.html", pagination=services.manual_titles(page=page_number()))
 
 
 @bp.route("/titles/new", methods=["GET", "POST"])

@@ -60,6 +60,3 @@ class TitleForm(FlaskForm):
     )
     adult = BooleanField("Adult title")
 
-
-class EmptyForm(FlaskForm):
-    """Button-only POSTs (delete) that still carry CSRF."""

@@ -12,11 +12,8 @@ from webapp.catalog.models import Title
 from webapp.db import db
 from webapp.errors import render_error
 from webapp.providers.errors import ProviderError
-from webapp.rendering import render
+from webapp.rendering import page_number, render
 
-
-def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 @bp.route("/catalog")
@@ -31,7 +28,7 @@ def browse() -> Response:
         kind=(form.kind.data or "") if valid else "",
         order=(form.order.data or "title") if valid else "title",
     )
-    pagination = services.browse(criteria, page=_page())
+    pagination = services.browse(criteria, page=page_number())
     return render(
         "catalog/browse.html",
         "catalog/_browse_results.html",
@@ -85,7 +82,7 @@ def search() -> Response:
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     kind = (form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=_page()) if query else None
+    results = sync.search(query, kind=kind, page=page_number()) if query else None
     return render(
         "catalog/search.html",
         "catalog/_search_results.html",

@@ -6,12 +6,11 @@ from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from webapp.accounts.forms import EmptyForm
-from webapp.accounts.models import User
 from webapp.catalog import services as catalog
 from webapp.catalog import sync
 from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
+from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
 from webapp.groups import bp, services, watchlist
@@ -31,15 +30,19 @@ from webapp.groups.forms import (
 from webapp.groups.models import Group, WatchlistItem
 from webapp.weeks import services as weeks
 from webapp.providers.errors import ProviderError
-from webapp.rendering import UrlPattern, apply_error, render, safe_next, see_other, vary_on_htmx, wants_fragment
+from webapp.rendering import (
+    UrlPattern,
+    apply_error,
+    current_account,
+    page_number,
+    render,
+    safe_next,
+    see_other,
+    vary_on_htmx,
+    wants_fragment,
+)
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
-
-def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _redeem_limit() -> str:
@@ -49,7 +52,7 @@ def _redeem_limit() -> str:
 # Groups ----------------------------------------------------------------------------
 
 def _index_page(join_form: JoinForm, status: int = 200) -> Response:
-    return render("groups/index.html", groups=services.groups_of(_me()), join_form=join_form, status=status)
+    return render("groups/index.html", groups=services.groups_of(current_account()), join_form=join_form, status=status)
 
 
 @bp.route("/groups")
@@ -59,7 +62,7 @@ def index() -> Response:
 
 
 def _new_page(form: GroupForm, status: int = 200) -> Response:
-    friends = services.addable_friends(_me())
+    friends = services.addable_friends(current_account())
     form.members.choices = {f.id: f.display_name for f in friends}
     return render("groups/new.html", form=form, friends=friends, status=status)
 
@@ -76,7 +79,7 @@ def create() -> Response:
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = services.create_group(_me(), form.name.data, form.members.data or [])
+            group = services.create_group(current_account(), form.name.data, form.members.data or [])
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -92,9 +95,9 @@ def create() -> Response:
 def show(group_id: int) -> Response:
     from webapp.tonight import services as tonight
 
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     if tonight.settle(group_id=group_id):  # a deadline had passed: decide before showing
-        found = services.membership(_me(), group_id)
+        found = services.membership(current_account(), group_id)
     group = found.group
     now = utcnow()
     recent = watchlist.items_page(group, watchlist.Filters(status="watchlist"), page=1, per_page=6, now=now)
@@ -102,7 +105,7 @@ def show(group_id: int) -> Response:
     members = services.members(group)
     # This week's picks of the members whose picks this viewer may see (a private
     # profile shows them to friends only).
-    visible = services.visible_to(_me(), members)
+    visible = services.visible_to(current_account(), members)
     when = weeks.this_week()
     return render(
         "groups/show.html",
@@ -123,11 +126,11 @@ def show(group_id: int) -> Response:
 
 def _settings_page(group_id: int, *, rename: RenameForm | None = None, add: AddMembersForm | None = None,
                    invite: GroupInviteForm | None = None, status: int = 200) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     group = found.group
     rename = rename or RenameForm(formdata=None, name=group.name)
     add = add or AddMembersForm(formdata=None)
-    friends = services.addable_friends(_me(), group) if found.is_owner else []
+    friends = services.addable_friends(current_account(), group) if found.is_owner else []
     add.members.choices = {f.id: f.display_name for f in friends}
     return render(
         "groups/settings.html",
@@ -152,7 +155,7 @@ def settings(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/rename", methods=["POST"])
 @login_required
 def rename(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     services.require_owner(found)
     form = RenameForm()
     if form.validate_on_submit():
@@ -171,12 +174,12 @@ def rename(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/members", methods=["POST"])
 @login_required
 def add_members(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     services.require_owner(found)
     form = AddMembersForm()
     if form.validate_on_submit():
         try:
-            added = services.add_members(found, _me(), form.members.data or [])
+            added = services.add_members(found, current_account(), form.members.data or [])
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -191,7 +194,7 @@ def add_members(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/members/<int:user_id>/remove", methods=["POST"])
 @login_required
 def remove_member(group_id: int, user_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     removed = services.remove_member(found, user_id)
     db.session.commit()
     flash(f"{removed.display_name} is no longer in the group.", "info")
@@ -201,7 +204,7 @@ def remove_member(group_id: int, user_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/leave", methods=["GET", "POST"])
 @login_required
 def leave(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
         name = found.group.name
@@ -216,7 +219,7 @@ def leave(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/delete", methods=["GET", "POST"])
 @login_required
 def delete(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     services.require_owner(found)
     form = EmptyForm()
     if request.method == "POST" and form.validate_on_submit():
@@ -234,7 +237,7 @@ def delete(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/invites", methods=["POST"])
 @login_required
 def create_invite(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     services.require_owner(found)
     form = GroupInviteForm()
     if form.validate_on_submit():
@@ -249,7 +252,7 @@ def create_invite(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/invites/<int:invite_id>/revoke", methods=["POST"])
 @login_required
 def revoke_invite(group_id: int, invite_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     services.revoke_invite(found, invite_id)
     db.session.commit()
     flash("That code can no longer be used.", "info")
@@ -266,7 +269,7 @@ def join(code: str) -> Response:
     group = db.session.get(Group, invite.group_id)
     form = JoinForm(formdata=None, code=services.format_code(invite.code))
     return render("groups/join.html", form=form, group=group,
-                  is_member=services.is_member(_me().id, invite.group_id))
+                  is_member=services.is_member(current_account().id, invite.group_id))
 
 
 @bp.route("/groups/join", methods=["POST"])
@@ -276,7 +279,7 @@ def redeem() -> Response:
     form = JoinForm()
     if form.validate_on_submit():
         try:
-            joined = services.redeem_invite(_me(), form.code.data)
+            joined = services.redeem_invite(current_account(), form.code.data)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -302,12 +305,12 @@ def _filters(form: WatchlistFilterForm) -> watchlist.Filters:
 @bp.route("/groups/<int:group_id>/watchlist")
 @login_required
 def watchlist_page(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     form = WatchlistFilterForm(request.args)
     valid = form.validate()
     filters = _filters(form)
     now = utcnow()
-    pagination = watchlist.items_page(found.group, filters, page=_page(), now=now)
+    pagination = watchlist.items_page(found.group, filters, page=page_number(), now=now)
     return render(
         "groups/watchlist.html",
         "groups/_watchlist_items.html",
@@ -324,12 +327,12 @@ def watchlist_page(group_id: int) -> Response:
 
 def _add_page(group_id: int, *, manual: ManualItemForm | None = None, status: int = 200,
               note: str | None = None) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     search_form = AddSearchForm(request.args)
     valid = search_form.validate()
     query = (search_form.q.data or "").strip() if valid else ""
     kind = (search_form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=_page()) if query else None
+    results = sync.search(query, kind=kind, page=page_number()) if query else None
     on_list = watchlist.titles_on_watchlist(
         found.group, [int(h.ref.split(":")[1]) for h in results.hits if h.ref.startswith("title:")]
     ) if results else set()
@@ -372,7 +375,7 @@ def _next_or(default: str) -> str:
 @bp.route("/groups/<int:group_id>/watchlist", methods=["POST"])
 @login_required
 def add_item(group_id: int) -> Response:
-    services.membership(_me(), group_id)
+    services.membership(current_account(), group_id)
     form = AddItemForm()
     if not form.validate_on_submit():
         message = form.note.errors[0] if form.note.errors else "Choose a title from the search results."
@@ -380,8 +383,8 @@ def add_item(group_id: int) -> Response:
         return _add_page(group_id, status=422)
     try:
         title = sync.title_for_ref(form.ref.data)
-        group = services.membership(_me(), group_id).group  # fetching a title may end the transaction
-        _, added = watchlist.add_item(group, _me(), title, form.note.data or "")
+        group = services.membership(current_account(), group_id).group  # fetching a title may end the transaction
+        _, added = watchlist.add_item(group, current_account(), title, form.note.data or "")
     except ProviderError as error:
         db.session.rollback()
         return _add_page(group_id, status=503, note=f"{error.message} Please try again in a moment.")
@@ -397,13 +400,13 @@ def add_item(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/watchlist/manual", methods=["POST"])
 @login_required
 def add_manual(group_id: int) -> Response:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     form = ManualItemForm()
     if form.validate_on_submit():
         try:
             title = catalog.find_or_add_title(form.kind.data, form.title.data, year=form.year.data,
                                               runtime_minutes=form.runtime.data)
-            _, added = watchlist.add_item(found.group, _me(), title, form.note.data or "")
+            _, added = watchlist.add_item(found.group, current_account(), title, form.note.data or "")
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -418,7 +421,7 @@ def add_manual(group_id: int) -> Response:
 def _group_helpers() -> dict[str, object]:
     def my_groups() -> list[tuple[Group, int]]:
         """The viewer's groups, for templates that offer them (called only when shown)."""
-        return services.groups_of(_me()) if current_user.is_authenticated else []
+        return services.groups_of(current_account()) if current_user.is_authenticated else []
 
     def item_urls(group: Group) -> dict[str, UrlPattern]:
         """The links and form actions of a watchlist row, built once per list."""
@@ -445,8 +448,8 @@ def add_title_to_group(title_id: int) -> Response:
     group_id = request.form.get("group", "")
     if not group_id.isdigit() or len(group_id) > 12:
         raise NotFound()
-    group = services.membership(_me(), int(group_id)).group
-    _, added = watchlist.add_item(group, _me(), title)
+    group = services.membership(current_account(), int(group_id)).group
+    _, added = watchlist.add_item(group, current_account(), title)
     name, group_name = title.title, group.name
     db.session.commit()
     if added:
@@ -463,7 +466,7 @@ def _item_done(group_id: int, item: WatchlistItem | None, message: str, category
     out-of-band flash for htmx; a redirect back to the list otherwise."""
     flash(message, category)
     if wants_fragment():
-        group = services.membership(_me(), group_id).group
+        group = services.membership(current_account(), group_id).group
         body = ""
         if item is not None:
             item = watchlist.get_item(group, item.id)
@@ -475,7 +478,7 @@ def _item_done(group_id: int, item: WatchlistItem | None, message: str, category
 
 
 def _item(group_id: int, item_id: int) -> tuple[services.Membership, WatchlistItem]:
-    found = services.membership(_me(), group_id)
+    found = services.membership(current_account(), group_id)
     return found, watchlist.get_item(found.group, item_id)
 
 
@@ -504,7 +507,7 @@ def item(group_id: int, item_id: int) -> Response:
             db.session.commit()
             flash("Saved.", "success")
             return see_other(url_for("groups.watchlist_page", group_id=group_id))
-    current = watchlist.get_item(services.membership(_me(), group_id).group, item_id)
+    current = watchlist.get_item(services.membership(current_account(), group_id).group, item_id)
     return render("groups/item.html", group=found.group, item=current, form=form, labels=KIND_LABELS, status=422)
 
 

@@ -9,26 +9,28 @@ from webapp.accounts.services import get_user, normalise_username
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
-from webapp.rendering import apply_error, render, safe_next, see_other, wants_fragment
+from webapp.rendering import (
+    apply_error,
+    current_account,
+    page_number,
+    render,
+    safe_next,
+    see_other,
+    wants_fragment,
+)
 from webapp.social import bp, services
 from webapp.social.forms import InviteForm, RedeemForm, UserSearchForm
 from webapp.social.profile_sections import render_sections
 
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def _profile_user(username: str) -> User:
     """The person a /u/<username> page is about. Your own pages (the navigation links
     to them) skip the lookup: the session has loaded you already."""
     if current_user.is_authenticated and current_user.username == normalise_username(username):
-        return _me()
+        return current_account()
     return get_user(username)
 
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
 
 
 def _redeem_limit() -> str:
@@ -39,7 +41,7 @@ def _relation_widget(other: User, note: str | None = None) -> Response:
     """After a friendship action: the fresh widget for htmx (with the nav counter out of
     band), or a redirect back for plain forms."""
     if wants_fragment():
-        me = _me()
+        me = current_account()
         relation, request_id = services.relations(me, [other])[other.id]
         body = render_template(
             "social/_relation_action.html", other=other, relation=relation, request_id=request_id, note=note
@@ -57,7 +59,7 @@ def _relation_widget(other: User, note: str | None = None) -> Response:
 @bp.route("/u/<username>")
 def profile(username: str) -> Response:
     user = _profile_user(username)
-    viewer = _me() if current_user.is_authenticated else None
+    viewer = current_account() if current_user.is_authenticated else None
     can_see = services.can_see_profile(viewer, user)
     relation = request_id = None
     if viewer is not None:
@@ -77,9 +79,9 @@ def profile(username: str) -> Response:
 @bp.route("/u/<username>/friends")
 def user_friends(username: str) -> Response:
     user = _profile_user(username)
-    viewer = _me() if current_user.is_authenticated else None
+    viewer = current_account() if current_user.is_authenticated else None
     can_see = services.can_see_profile(viewer, user)
-    pagination = services.friends_page(user, page=_page()) if can_see else None
+    pagination = services.friends_page(user, page=page_number()) if can_see else None
     relations = services.relations(viewer, list(pagination.items)) if (viewer and pagination) else {}
     return render(
         "social/user_friends.html",
@@ -98,8 +100,8 @@ def user_friends(username: str) -> Response:
 @bp.route("/friends")
 @login_required
 def friends() -> Response:
-    me = _me()
-    pagination = services.friends_page(me, page=_page())
+    me = current_account()
+    pagination = services.friends_page(me, page=page_number())
     relations = services.relations(me, list(pagination.items))
     return render(
         "social/friends.html",
@@ -116,7 +118,7 @@ def friends() -> Response:
 @bp.route("/friends/requests")
 @login_required
 def requests() -> Response:
-    me = _me()
+    me = current_account()
     return render(
         "social/requests.html",
         incoming=services.incoming_requests(me),
@@ -130,7 +132,7 @@ def requests() -> Response:
 def send_request(username: str) -> Response:
     other = get_user(username)
     try:
-        outcome = services.send_request(_me(), other)
+        outcome = services.send_request(current_account(), other)
     except NotFound:
         raise
     except DomainError as error:
@@ -150,7 +152,7 @@ def send_request(username: str) -> Response:
 
 
 def _act_on_request(request_id: int, action: str) -> Response:
-    me = _me()
+    me = current_account()
     if action == "accept":
         other = services.accept_request(me, request_id)
         note = f"You and {other.display_name} are now friends."
@@ -186,7 +188,7 @@ def cancel_request(request_id: int) -> Response:
 @login_required
 def unfriend(username: str) -> Response:
     other = get_user(username)
-    removed = services.unfriend(_me(), other)
+    removed = services.unfriend(current_account(), other)
     db.session.commit()
     note = f"You and {other.display_name} are no longer friends." if removed else None
     return _relation_widget(other, note)
@@ -195,7 +197,7 @@ def unfriend(username: str) -> Response:
 # Invite codes ----------------------------------------------------------------------
 
 def _invites_page(invite_form: InviteForm, redeem_form: RedeemForm, status: int = 200) -> Response:
-    me = _me()
+    me = current_account()
     return render(
         "social/invites.html",
         invite_form=invite_form,
@@ -216,7 +218,7 @@ def invites() -> Response:
 def create_invite() -> Response:
     form = InviteForm()
     if form.validate_on_submit():
-        invite = services.create_invite(_me(), days=form.days.data or services.INVITE_DAYS_DEFAULT)
+        invite = services.create_invite(current_account(), days=form.days.data or services.INVITE_DAYS_DEFAULT)
         db.session.commit()
         flash(f"New friend code {services.format_code(invite.code)} is ready to share.", "success")
         return see_other(url_for("social.invites"))
@@ -226,7 +228,7 @@ def create_invite() -> Response:
 @bp.route("/friends/invites/<int:invite_id>/revoke", methods=["POST"])
 @login_required
 def revoke_invite(invite_id: int) -> Response:
-    services.revoke_invite(_me(), invite_id)
+    services.revoke_invite(current_account(), invite_id)
     db.session.commit()
     flash("That code can no longer be used.", "info")
     return see_other(url_for("social.invites"))
@@ -241,7 +243,7 @@ def join(code: str) -> Response:
         raise NotFound("We don't know that friend code. Check the link you were sent.")
     form = RedeemForm(formdata=None, code=services.format_code(invite.code))
     owner = db.session.get(User, invite.created_by_id)
-    return render("social/join.html", form=form, owner=owner, invite=invite, is_own=owner.id == _me().id)
+    return render("social/join.html", form=form, owner=owner, invite=invite, is_own=owner.id == current_account().id)
 
 
 @bp.route("/friends/redeem", methods=["POST"])
@@ -251,7 +253,7 @@ def redeem() -> Response:
     form = RedeemForm()
     if form.validate_on_submit():
         try:
-            outcome = services.redeem_invite(_me(), form.code.data)
+            outcome = services.redeem_invite(current_account(), form.code.data)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -273,8 +275,8 @@ def redeem() -> Response:
 def search() -> Response:
     form = UserSearchForm(request.args)
     query = form.q.data or "" if form.validate() else ""
-    pagination = services.search_users(query, page=_page()) if query.strip() else None
-    relations = services.relations(_me(), list(pagination.items)) if pagination else {}
+    pagination = services.search_users(query, page=page_number()) if query.strip() else None
+    relations = services.relations(current_account(), list(pagination.items)) if pagination else {}
     return render(
         "social/search.html",
         "social/_search_results.html",

@@ -1,26 +1,23 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from webapp.accounts.forms import EmptyForm
 from webapp.accounts.models import User
 from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
+from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
 from webapp.social.profile_sections import profile_section
-from webapp.rendering import apply_error, render, see_other, vary_on_htmx, wants_fragment
+from webapp.rendering import apply_error, current_account, render, see_other, vary_on_htmx, wants_fragment
 from webapp.tonight import bp, services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
 from webapp.tonight.models import TonightSession
 from webapp.tonight.parsing import merge
 
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
 
 
 def llm():  # type: ignore[no-untyped-def]
@@ -45,9 +42,9 @@ def _start_page(found: groups.Membership, form: StartForm, status: int = 200) ->
 @bp.route("/groups/<int:group_id>/tonight")
 @login_required
 def new(group_id: int) -> Response:
-    found = groups.membership(_me(), group_id)
+    found = groups.membership(current_account(), group_id)
     if services.settle(group_id=group_id):
-        found = groups.membership(_me(), group_id)
+        found = groups.membership(current_account(), group_id)
     existing = services.open_session(found.group)
     if existing is not None:
         flash("Voting is already open for this group: here it is.", "info")
@@ -58,7 +55,7 @@ def new(group_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/tonight", methods=["POST"])
 @login_required
 def start(group_id: int) -> Response:
-    found = groups.membership(_me(), group_id)
+    found = groups.membership(current_account(), group_id)
     form = StartForm()
     if not form.validate_on_submit():
         return _start_page(found, form, status=422)
@@ -70,10 +67,10 @@ def start(group_id: int) -> Response:
     wish, parsed_by = services.read_wish(text, known, client)
     constraints = merge(wish, format=form.format.data or "any", max_runtime=form.max_runtime.data,
                         genres=form.genres.data or [], exclude_watched=bool(form.exclude_watched.data))
-    found = groups.membership(_me(), group_id)
+    found = groups.membership(current_account(), group_id)
     try:
         session = services.start_session(
-            found.group, _me(), constraints, free_text=text, parsed_by=parsed_by,
+            found.group, current_account(), constraints, free_text=text, parsed_by=parsed_by,
             duration_minutes=form.duration.data, candidate_count=form.candidates.data,
         )
     except services.AlreadyOpen as error:
@@ -83,7 +80,7 @@ def start(group_id: int) -> Response:
     except DomainError as error:
         db.session.rollback()
         apply_error(form, error)
-        return _start_page(groups.membership(_me(), group_id), form, status=422)
+        return _start_page(groups.membership(current_account(), group_id), form, status=422)
     session_id = session.id
     db.session.commit()
     if client is not None and services.rerank(session, client):
@@ -98,7 +95,7 @@ def _load(session_id: int) -> tuple[TonightSession, groups.Membership]:
     """The session for a member (404 for anyone else), resolved first if its deadline
     has passed: the read that finds it due does the resolution, in a write
     transaction of its own, exactly once however many read at the same moment."""
-    me = _me()
+    me = current_account()
     session, found = services.session_for(me, session_id)
     if services.is_due(session, utcnow()):
         if not services.settle(session_id=session_id):
@@ -108,7 +105,7 @@ def _load(session_id: int) -> tuple[TonightSession, groups.Membership]:
 
 
 def _context(session: TonightSession, found: groups.Membership) -> dict:
-    me = _me()
+    me = current_account()
     cards = services.deck(session)
     context = {
         "session": session,
@@ -195,7 +192,7 @@ def vote(session_id: int) -> Response:
     if not form.validate_on_submit() or form.vote.data not in ("yes", "no") or not form.candidate.data.isdigit():
         raise NotFound("That card is not part of this session.")
     try:
-        services.cast_votes(found_session, _me(), {int(form.candidate.data): form.vote.data == "yes"})
+        services.cast_votes(found_session, current_account(), {int(form.candidate.data): form.vote.data == "yes"})
     except services.Closed as error:
         db.session.rollback()
         return _closed(session_id, error.message)
@@ -219,7 +216,7 @@ def ballot(session_id: int) -> Response:
                 raise NotFound("That card is not part of this session.")
             choices[int(card)] = value == "yes"
     try:
-        services.cast_votes(found_session, _me(), choices)
+        services.cast_votes(found_session, current_account(), choices)
     except services.Closed as error:
         db.session.rollback()
         return _closed(session_id, error.message)
@@ -278,9 +275,9 @@ def watched(session_id: int) -> Response:
 @bp.route("/groups/<int:group_id>/sessions")
 @login_required
 def history(group_id: int) -> Response:
-    found = groups.membership(_me(), group_id)
+    found = groups.membership(current_account(), group_id)
     if services.settle(group_id=group_id):
-        found = groups.membership(_me(), group_id)
+        found = groups.membership(current_account(), group_id)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination, winners = services.past_sessions(found.group, page=page)
     return render("tonight/history.html", "tonight/_history_list.html", group=found.group,

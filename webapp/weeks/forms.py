@@ -46,6 +46,3 @@ class ImportForm(FlaskForm):
     file = FileField("Export file (JSON)", validators=[FileRequired(message="Choose the .json file of an export.")],
                      description="A file downloaded from “Download as JSON” here or on another Marquee account.")
 
-
-class EmptyForm(FlaskForm):
-    """Button-only POSTs (remove, swap) that still carry CSRF."""

@@ -10,20 +10,26 @@ from webapp.catalog import sync
 from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
-from webapp.rendering import apply_error, render, see_other, vary_on_htmx, wants_fragment
+from webapp.rendering import (
+    apply_error,
+    current_account,
+    page_number,
+    render,
+    see_other,
+    vary_on_htmx,
+    wants_fragment,
+)
 from webapp.social.profile_sections import profile_section
 from webapp.social.services import can_see_profile
 from webapp.weeks import bp, services, stats as week_stats, transfer
-from webapp.weeks.forms import ChooseSearchForm, EmptyForm, ImportForm, ManualPickForm, NotesForm, PickForm
+from webapp.forms import EmptyForm
+from webapp.weeks.forms import ChooseSearchForm, ImportForm, ManualPickForm, NotesForm, PickForm
 from webapp.weeks.iso import MAX_YEAR, MIN_YEAR, IsoWeek, NoSuchWeek
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[no-any-return]
-
 
 def _viewer() -> User | None:
-    return _me() if current_user.is_authenticated else None
+    return current_account() if current_user.is_authenticated else None
 
 
 def _when(year: str, week: str) -> IsoWeek:
@@ -32,9 +38,6 @@ def _when(year: str, week: str) -> IsoWeek:
     except NoSuchWeek as error:
         raise NotFound(f"There is no such week. {error}") from error
 
-
-def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
 
 
 def _context(when: IsoWeek, view: services.WeekView, **extra: object) -> dict[str, object]:
@@ -53,7 +56,7 @@ def _context(when: IsoWeek, view: services.WeekView, **extra: object) -> dict[st
 # The week page ---------------------------------------------------------------------
 
 def _week_page(when: IsoWeek, notes_form: NotesForm | None = None, status: int = 200) -> Response:
-    view = services.load_week(_me().id, when)
+    view = services.load_week(current_account().id, when)
     form = notes_form or NotesForm(formdata=None, notes=view.notes)
     return render("weeks/week.html", "weeks/_slots.html", status=status,
                   **_context(when, view, notes_form=form, editable=True))
@@ -76,7 +79,7 @@ def _after_slot_change(when: IsoWeek, message: str, category: str = "success") -
     """Plain forms go back to the week; htmx gets the fresh slots and the flash out of band."""
     flash(message, category)
     if wants_fragment():
-        view = services.load_week(_me().id, when)
+        view = services.load_week(current_account().id, when)
         return render("weeks/week.html", "weeks/_slots.html", **_context(when, view, editable=True))
     return see_other(url_for("weeks.week", year=when.year, week=when.week))
 
@@ -87,7 +90,7 @@ def remove_pick(year: str, week: str, kind: str, position: int) -> Response:
     when = _when(year, week)
     services.check_kind(kind)
     EmptyForm().validate_on_submit()
-    removed = services.remove_pick(_me(), when, kind, position)
+    removed = services.remove_pick(current_account(), when, kind, position)
     db.session.commit()
     if removed:
         return _after_slot_change(when, f"{services.KIND_LABELS[kind]} {position} removed.")
@@ -99,7 +102,7 @@ def remove_pick(year: str, week: str, kind: str, position: int) -> Response:
 def swap_picks(year: str, week: str, kind: str) -> Response:
     when = _when(year, week)
     services.check_kind(kind)
-    swapped = services.swap_picks(_me(), when, kind)
+    swapped = services.swap_picks(current_account(), when, kind)
     db.session.commit()
     if swapped:
         return _after_slot_change(when, f"Your {services.PLURALS[kind]} changed places.")
@@ -113,7 +116,7 @@ def save_notes(year: str, week: str) -> Response:
     form = NotesForm()
     if form.validate_on_submit():
         try:
-            services.save_notes(_me(), when, form.notes.data or "")
+            services.save_notes(current_account(), when, form.notes.data or "")
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -121,13 +124,13 @@ def save_notes(year: str, week: str) -> Response:
             db.session.commit()
             flash("Notes saved.", "success")
             if wants_fragment():
-                view = services.load_week(_me().id, when)
+                view = services.load_week(current_account().id, when)
                 body = render_template("weeks/_notes.html", **_context(when, view, notes_form=form, saved=True))
                 body += render_template("_flashes_partial.html")
                 return vary_on_htmx(make_response(body, 200))
             return see_other(url_for("weeks.week", year=when.year, week=when.week))
     if wants_fragment():
-        view = services.load_week(_me().id, when)
+        view = services.load_week(current_account().id, when)
         body = render_template("weeks/_notes.html", **_context(when, view, notes_form=form))
         return vary_on_htmx(make_response(body, 422))
     return _week_page(when, form, status=422)
@@ -185,7 +188,7 @@ def add_pick(year: str, week: str, kind: str) -> Response:
     if form.validate_on_submit():
         try:
             title = services.resolve_ref(form.ref.data)
-            outcome = services.add_pick(_me(), when, kind, title, position=form.position.data)
+            outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
             if error.status == 404:
@@ -208,7 +211,7 @@ def add_manual(year: str, week: str, kind: str) -> Response:
         try:
             title = services.manual_title(kind, name=form.title.data or "", year=form.year.data,
                                           artist=form.artist.data if kind == "album" else None)
-            outcome = services.add_pick(_me(), when, kind, title, position=form.position.data)
+            outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -241,7 +244,7 @@ def user_weeks(username: str) -> Response:
     can_see = can_see_profile(viewer, user)
     years = services.years_of(user) if can_see else []
     year = _year_arg(years[0] if years else services.this_week().year)
-    pagination = services.weeks_page(user, year=year, page=_page()) if can_see else None  # type: ignore[arg-type]
+    pagination = services.weeks_page(user, year=year, page=page_number()) if can_see else None  # type: ignore[arg-type]
     return render(
         "weeks/user_weeks.html",
         "weeks/_week_list.html",
@@ -293,7 +296,7 @@ def stats(username: str) -> Response:
 @bp.route("/weeks/data")
 @login_required
 def data() -> Response:
-    return render("weeks/data.html", form=ImportForm(formdata=None), counts=services.week_counts(_me()))
+    return render("weeks/data.html", form=ImportForm(formdata=None), counts=services.week_counts(current_account()))
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -307,14 +310,14 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 @bp.route("/weeks/export.json")
 @login_required
 def export_json() -> Response:
-    me = _me()
+    me = current_account()
     return _download(transfer.export_json(me), "application/json", f"marquee-{me.username}.json")
 
 
 @bp.route("/weeks/export.zip")
 @login_required
 def export_zip() -> Response:
-    me = _me()
+    me = current_account()
     return _download(transfer.export_zip(me), "application/zip", f"marquee-{me.username}-csv.zip")
 
 
@@ -328,7 +331,7 @@ def import_data() -> Response:
             if len(content) > transfer_limit():
                 raise Invalid("That file is too large to be an export.", field="file")
             parsed = transfer.parse_export(content)
-            weeks, ratings = transfer.import_data(_me(), parsed)
+            weeks, ratings = transfer.import_data(current_account(), parsed)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -336,8 +339,8 @@ def import_data() -> Response:
             db.session.commit()
             flash(f"Imported {weeks} week{'s' if weeks != 1 else ''} and {ratings} rating{'s' if ratings != 1 else ''}.",
                   "success")
-            return see_other(url_for("weeks.user_weeks", username=_me().username))
-    return render("weeks/data.html", form=form, counts=services.week_counts(_me()), status=422)
+            return see_other(url_for("weeks.user_weeks", username=current_account().username))
+    return render("weeks/data.html", form=form, counts=services.week_counts(current_account()), status=422)
 
 
 def transfer_limit() -> int:
