@@ -17,4 +17,11 @@ oauth = OAuth()
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
+
+def redeem_limit() -> str:
+    """How often one address may try friend and group codes (RATELIMIT_REDEEM)."""
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
+
 __all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter"]

@@ -12,7 +12,8 @@ from flask import Blueprint
 from tests.conftest import make_app
 from tests.guards.checks import rate_limit_problems
 
-LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_REGISTER": "2 per minute"}
+LIMITS = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "3 per minute", "RATELIMIT_REGISTER": "2 per minute",
+          "RATELIMIT_REDEEM": "2 per minute"}
 
 
 def _redis_up() -> bool:
@@ -46,6 +47,16 @@ def test_login_is_limited(limited_app):
 def test_registration_is_limited(limited_app):
     client = limited_app.test_client()
     assert rate_limit_problems(client, "/register", {"email": "bad"}, attempts=2) == []
+
+
+@pytest.mark.parametrize("path", ["/friends/redeem", "/groups/join"])
+def test_code_redemption_is_limited(limited_app, make_user, path):
+    """Guessing friend or group codes: a few tries a minute per address."""
+    from tests.conftest import login
+
+    client = limited_app.test_client()
+    login(client, make_user())
+    assert rate_limit_problems(client, path, {"code": "ZZZZZ-ZZZZZ"}, attempts=2) == []
 
 
 def test_429_page_for_htmx_takes_over_main(limited_app):

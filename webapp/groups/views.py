@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -12,7 +12,7 @@ from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
 from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import limiter
+from webapp.extensions import limiter, redeem_limit
 from webapp.groups import bp, services, watchlist
 from webapp.groups.forms import (
     AddItemForm,
@@ -43,10 +43,6 @@ from webapp.rendering import (
 )
 
 
-
-
-def _redeem_limit() -> str:
-    return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
 
 # Groups ----------------------------------------------------------------------------
@@ -274,7 +270,7 @@ def join(code: str) -> Response:
 
 @bp.route("/groups/join", methods=["POST"])
 @login_required
-@limiter.limit(_redeem_limit)
+@limiter.limit(redeem_limit)
 def redeem() -> Response:
     form = JoinForm()
     if form.validate_on_submit():

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -8,7 +8,7 @@ from webapp.accounts.models import User
 from webapp.accounts.services import get_user, normalise_username
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import limiter
+from webapp.extensions import limiter, redeem_limit
 from webapp.rendering import (
     apply_error,
     current_account,
@@ -31,10 +31,6 @@ def _profile_user(username: str) -> User:
         return current_account()
     return get_user(username)
 
-
-
-def _redeem_limit() -> str:
-    return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
 
 def _relation_widget(other: User, note: str | None = None) -> Response:
@@ -248,7 +244,7 @@ def join(code: str) -> Response:
 
 @bp.route("/friends/redeem", methods=["POST"])
 @login_required
-@limiter.limit(_redeem_limit)
+@limiter.limit(redeem_limit)
 def redeem() -> Response:
     form = RedeemForm()
     if form.validate_on_submit():
