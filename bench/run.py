@@ -587,14 +587,19 @@ def server_env(url: str, secret: str, provider_settings: dict[str, str]) -> dict
 
 
 class _CsrfFinder(HTMLParser):
-    def __init__(self) -> None:
+    """The first CSRF token of a page: a form's <input name="csrf_token" value="...">,
+    or (meta=True) the <meta name="csrf-token" content="..."> that htmx sends."""
+
+    def __init__(self, *, meta: bool = False) -> None:
         super().__init__()
+        self.tag, self.name, self.attribute = ("meta", "csrf-token", "content") if meta else (
+            "input", "csrf_token", "value")
         self.token: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if tag == "input" and found.get("name") == "csrf_token" and self.token is None:
-            self.token = found.get("value")
+        if tag == self.tag and found.get("name") == self.name and self.token is None:
+            self.token = found.get(self.attribute)
 
 
 def _session_cookie(response: requests.Response) -> str | None:
@@ -703,19 +708,6 @@ def run_wrk(wrk: str, url: str, seconds: float, cookie: str | None, threads: int
 STORM_HTTP_TIMEOUT = 30.0  # as long as gunicorn's worker timeout
 
 
-class _MetaCsrfFinder(HTMLParser):
-    """The token htmx sends: <meta name="csrf-token" content="..."> of a logged-in page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.token: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "meta" and found.get("name") == "csrf-token" and self.token is None:
-            self.token = found.get("content")
-
-
 @dataclass
 class VoteResult:
     voter: int  # user id
@@ -744,7 +736,7 @@ def _storm_voter(
     try:
         page = http.get(f"{base}/sessions/{session_id}", headers={"Cookie": cookie},
                         allow_redirects=False, timeout=STORM_HTTP_TIMEOUT)
-        finder = _MetaCsrfFinder()
+        finder = _CsrfFinder(meta=True)
         finder.feed(page.text)
         if page.status_code != 200 or "Your votes" not in page.text or not finder.token:
             raise BenchError(f"voter {user_id}: GET /sessions/{session_id} answered {page.status_code}"

@@ -153,19 +153,24 @@ def test_simultaneous_starts_open_one_session(app, app_ctx, make_user):
     assert {r.headers["Location"] for r in responses} == {f"/sessions/{sessions[0].id}"}
 
 
-def test_sixteen_simultaneous_redemptions_of_a_one_use_code_admit_one(app, app_ctx, make_user):
-    owner, others, group = big_group(make_user, 2)
-    invite = groups.create_invite(groups.membership(owner, group.id), max_uses=1)
-    takers = [make_user() for _ in range(16)]
-    db.session.commit()
-    code, group_id = invite.code, group.id
+def redeem_at_once(app, code: str, users) -> list[int]:  # type: ignore[no-untyped-def]
+    """POST the group code for each user, all released together; the status codes."""
     with serve(app) as base:
         def join(user):  # type: ignore[no-untyped-def]
             cookie = session_cookie(app, user)
             return lambda: requests.post(f"{base}/groups/join", data={"code": code}, cookies=cookie,
                                          allow_redirects=False, timeout=60).status_code
 
-        statuses = simultaneously([join(u) for u in takers])
+        return simultaneously([join(u) for u in users])
+
+
+def test_sixteen_simultaneous_redemptions_of_a_one_use_code_admit_one(app, app_ctx, make_user):
+    owner, others, group = big_group(make_user, 2)
+    invite = groups.create_invite(groups.membership(owner, group.id), max_uses=1)
+    takers = [make_user() for _ in range(16)]
+    db.session.commit()
+    code, group_id = invite.code, group.id
+    statuses = redeem_at_once(app, code, takers)
     assert sorted(statuses) == [303] + [422] * 15, statuses
     db.session.rollback()
     assert db.session.scalar(select(func.count(GroupMember.id)).where(GroupMember.group_id == group_id)) == 3
@@ -178,14 +183,8 @@ def test_a_code_with_three_uses_admits_exactly_three(app, app_ctx, make_user):
     takers = [make_user() for _ in range(12)]
     db.session.commit()
     code, group_id = invite.code, group.id
-    with serve(app) as base:
-        def join(user):  # type: ignore[no-untyped-def]
-            cookie = session_cookie(app, user)
-            return lambda: requests.post(f"{base}/groups/join", data={"code": code}, cookies=cookie,
-                                         allow_redirects=False, timeout=60).status_code
-
-        # Each taker twice: a second redemption by a member is a no-op and spends nothing.
-        statuses = simultaneously([join(u) for u in takers] + [join(u) for u in takers[:4]])
+    # Each of the first four twice: a second redemption by a member is a no-op and spends nothing.
+    statuses = redeem_at_once(app, code, takers + takers[:4])
     assert statuses.count(422) >= 9 and all(s in (303, 422) for s in statuses), statuses
     db.session.rollback()
     assert db.session.scalar(select(func.count(GroupMember.id)).where(GroupMember.group_id == group_id)) == 2 + 3

@@ -11,9 +11,6 @@ from webapp.accounts.models import User
 from webapp.catalog.models import Title
 from webapp.db import db, utcnow
 
-ITEM_STATUSES = ("watchlist", "watched")
-
-
 class Group(db.Model):
     __tablename__ = "groups"
 

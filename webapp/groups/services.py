@@ -17,7 +17,7 @@ from webapp.accounts.signals import account_deleting
 from webapp.db import db, insert_or_ignore, utcnow
 from webapp.errors import Forbidden, Invalid, NotFound
 from webapp.groups.models import Group, GroupInvite, GroupMember
-from webapp.social.services import CODE_LENGTH, format_code, friend_ids_query, new_code, normalise_code
+from webapp.social.services import find_by_code, format_code, friend_ids_query, new_code
 
 NAME_MAX = 80
 INVITE_DAYS_DEFAULT = 7
@@ -258,10 +258,7 @@ def revoke_invite(found: Membership, invite_id: int, *, now: datetime | None = N
 
 
 def invite_by_code(code: str) -> GroupInvite | None:
-    code = normalise_code(code)
-    if len(code) != CODE_LENGTH:
-        return None
-    return db.session.scalar(select(GroupInvite).where(GroupInvite.code == code))
+    return find_by_code(GroupInvite, code)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import contains_eager, joinedload
 
 from webapp.accounts.models import User
-from webapp.catalog.models import Title
+from webapp.catalog.models import Genre, Title, title_genres
 from webapp.db import db, insert_or_ignore, utcnow
 from webapp.errors import Invalid, NotFound
 from webapp.groups.models import Group, WatchlistItem
@@ -115,10 +115,6 @@ def remove_item(item: WatchlistItem) -> None:
     db.session.flush()
 
 
-def is_snoozed(item: WatchlistItem, now: datetime) -> bool:
-    return item.snoozed_until is not None and item.snoozed_until > now
-
-
 def mark_watched_by_title(group_id: int, title_id: int, *, now: datetime) -> None:
     db.session.execute(
         update(WatchlistItem)
@@ -187,6 +183,17 @@ def pool(group: Group, *, now: datetime) -> list[WatchlistItem]:
         .order_by(WatchlistItem.id)
     )
     return list(db.session.scalars(eligible(query, now)).unique())
+
+
+def pool_genres(group: Group, *, now: datetime) -> list[str]:
+    """The genre names of what tonight may draw, for the start form (one query)."""
+    query = (
+        select(Genre.name).distinct()
+        .join(title_genres, title_genres.c.genre_id == Genre.id)
+        .join(WatchlistItem, WatchlistItem.title_id == title_genres.c.title_id)
+        .where(WatchlistItem.group_id == group.id)
+    )
+    return list(db.session.scalars(eligible(query, now).order_by(Genre.name)))
 
 
 def titles_on_watchlist(group: Group, title_ids: list[int]) -> set[int]:

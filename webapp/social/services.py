@@ -9,6 +9,7 @@ import enum
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -19,6 +20,8 @@ from webapp.errors import Conflict, Invalid, NotFound
 from webapp.social.models import FriendInvite, Friendship, FriendRequest
 
 # Crockford's base32 without the look-alikes: easy to read aloud and type.
+CodeT = TypeVar("CodeT")
+
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 INVITE_DAYS_DEFAULT = 7
@@ -274,11 +277,16 @@ def revoke_invite(user: User, invite_id: int) -> None:
         raise NotFound()
 
 
-def invite_by_code(code: str) -> FriendInvite | None:
-    code = normalise_code(code)
+def find_by_code(model: type[CodeT], text: str) -> CodeT | None:
+    """The invite (friend or group) a typed or linked code names, if any."""
+    code = normalise_code(text)
     if len(code) != CODE_LENGTH:
         return None
-    return db.session.scalar(select(FriendInvite).where(FriendInvite.code == code))
+    return db.session.scalar(select(model).where(model.code == code))  # type: ignore[attr-defined]
+
+
+def invite_by_code(code: str) -> FriendInvite | None:
+    return find_by_code(FriendInvite, code)
 
 
 @dataclass

@@ -22,9 +22,6 @@ from webapp.accounts.models import User
 from webapp.catalog.models import Title
 from webapp.db import db, utcnow
 
-RESOLUTIONS = ("votes", "fewest_no", "tiebreak", "no_votes", "shuffle")
-
-
 class TonightSession(db.Model):
     """A time-boxed vote over a frozen deck. At most one open session per group (a
     partial unique index); `status` goes from open to completed exactly once, by a

@@ -26,7 +26,6 @@ from sqlalchemy.orm import joinedload
 
 from webapp.accounts.models import User
 from webapp.catalog.models import Genre, Title
-from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, insert_or_ignore, insert_returning_id, upsert, utcnow, write_transaction
 from webapp.errors import Conflict, Invalid, NotFound
 from webapp.groups import services as groups
@@ -400,14 +399,19 @@ def _complete(session_id: int, now: datetime, *, shuffle: bool) -> bool:
     return True
 
 
+def _due(session_id: int | None, group_id: int | None, now: datetime) -> int | None:
+    """The id of the session (or the group's open session) whose deadline has passed."""
+    query = select(TonightSession.id).where(TonightSession.status == "open", TonightSession.ends_at <= now)
+    if session_id is not None:
+        return db.session.scalar(query.where(TonightSession.id == session_id))
+    return db.session.scalar(query.where(TonightSession.group_id == group_id))
+
+
 def resolve_due(*, session_id: int | None = None, group_id: int | None = None, now: datetime | None = None) -> bool:
     """Resolve a session (or a group's open session) whose deadline has passed.
     Exactly one of many simultaneous callers does it; the others find it done."""
     now = now or utcnow()
-    query = select(TonightSession.id).where(TonightSession.status == "open", TonightSession.ends_at <= now)
-    query = query.where(TonightSession.id == session_id) if session_id is not None else query.where(
-        TonightSession.group_id == group_id)
-    due = db.session.scalar(query)
+    due = _due(session_id, group_id, now)
     return due is not None and _complete(due, now, shuffle=False)
 
 
@@ -416,10 +420,7 @@ def settle(*, session_id: int | None = None, group_id: int | None = None) -> boo
     commit it, so that a GET (a deferred read transaction on SQLite) never has to turn
     into a writer halfway. Pending work of the caller is discarded: call it first."""
     now = utcnow()
-    query = select(TonightSession.id).where(TonightSession.status == "open", TonightSession.ends_at <= now)
-    query = query.where(TonightSession.id == session_id) if session_id is not None else query.where(
-        TonightSession.group_id == group_id)
-    if db.session.scalar(query) is None:
+    if _due(session_id, group_id, now) is None:
         return False
     db.session.rollback()
     with write_transaction():
@@ -528,8 +529,4 @@ _RECENT_VIEWINGS = (
 
 def recent_viewings(user: User, *, limit: int = 12) -> list[Viewing]:
     return list(db.session.scalars(_RECENT_VIEWINGS, {"user_id": user.id, "limit": limit}))
-
-
-def kind_label(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
 

@@ -11,6 +11,7 @@ from webapp.db import db, utcnow
 from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
+from webapp.groups import watchlist
 from webapp.social.profile_sections import profile_section
 from webapp.rendering import apply_error, current_account, render, see_other, vary_on_htmx, wants_fragment
 from webapp.tonight import bp, services
@@ -33,10 +34,9 @@ def llm():  # type: ignore[no-untyped-def]
 # Starting --------------------------------------------------------------------------
 
 def _start_page(found: groups.Membership, form: StartForm, status: int = 200) -> Response:
-    genres = sorted({g.name for item in services.watchlist.pool(found.group, now=utcnow()) for g in item.title.genres})
-    form.genres.choices = {name: name for name in genres}
+    form.genres.choices = {name: name for name in watchlist.pool_genres(found.group, now=utcnow())}
     return render("tonight/start.html", group=found.group, form=form,
-                  counts=services.watchlist.counts(found.group), status=status)
+                  counts=watchlist.counts(found.group), status=status)
 
 
 @bp.route("/groups/<int:group_id>/tonight")
