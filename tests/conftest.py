@@ -25,6 +25,7 @@ from webapp import create_app
 from webapp.accounts.models import User
 from webapp.config import normalise_database_url
 from webapp.db import db
+from webapp.extensions import cache
 from tests import factories
 
 TEST_CONFIG: dict[str, Any] = {
@@ -143,6 +144,8 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             else:
                 for table in reversed(tables):
                     conn.execute(text(f"DELETE FROM {table}"))
+        # The next test's rows reuse these ids: cached fragments must go with them.
+        cache.clear()
 
 
 @pytest.fixture

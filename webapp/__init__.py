@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 from webapp.config import PROJECT_ROOT, load_config
 from webapp.db import configure_sqlite, db, set_write_intent
 from webapp.errors import register_error_handlers
-from webapp.extensions import csrf, htmx, limiter, login_manager, migrate, oauth
+from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
-from webapp.rendering import UrlPattern, is_htmx
+from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
 from webapp.security import init_security_headers
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,11 +36,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     oauth.init_app(app)
     _init_login(app)
     init_security_headers(app)
     register_error_handlers(app)
     use_fast_html_params()
+    remember_template_urls(app)
 
     with app.app_context():
         configure_sqlite(db.engine)

@@ -81,6 +81,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "REDIS_URL": env.get("REDIS_URL") or None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or env.get("REDIS_URL") or "memory://",
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        # Rendered fragments (webapp/caching.py): Redis when one is configured, so every
+        # app server shares them; otherwise each process keeps its own. Tests always get
+        # a fresh in-process cache: their databases reuse ids.
+        **_cache_config(env, testing),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute;100 per hour",
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
@@ -117,6 +121,26 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     return config
+
+
+def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        release = version("marquee")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        release = "dev"
+    redis_url = None if testing else (env.get("CACHE_REDIS_URL") or env.get("REDIS_URL") or None)
+    return {
+        "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
+        "CACHE_REDIS_URL": redis_url,
+        # Options of the Redis client: a cache that does not answer in time is skipped.
+        "CACHE_OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25} if redis_url else None,
+        "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
+        "CACHE_THRESHOLD": 2000,
+        # Fragments of one release are never served by another.
+        "CACHE_KEY_PREFIX": f"marquee:{release}:",
+    }
 
 
 def normalise_database_url(url: str) -> str:

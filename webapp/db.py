@@ -77,7 +77,9 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+        # Straight to the driver: every request begins a transaction, and this statement
+        # needs none of SQLAlchemy's statement handling (nor its echo or cursor events).
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
 
 
 def _dialect_insert():  # type: ignore[no-untyped-def]

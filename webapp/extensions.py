@@ -1,6 +1,7 @@
 """Extensions are created here at import and bound to the app in create_app()."""
 
 from authlib.integrations.flask_client import OAuth
+from flask_caching import Cache
 from flask_htmx import HTMX
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -16,6 +17,7 @@ csrf = CSRFProtect()
 oauth = OAuth()
 htmx = HTMX()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+cache = Cache()
 
 
 def redeem_limit() -> str:
@@ -24,4 +26,4 @@ def redeem_limit() -> str:
 
     return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter", "cache"]

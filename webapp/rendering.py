@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Response, make_response, redirect, render_template, request, session, url_for
+from flask import Flask, Response, has_request_context, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 
 from webapp.errors_base import DomainError
@@ -111,3 +112,26 @@ class UrlPattern:
     def __call__(self, value: int | str) -> str:
         return f"{self._head}{value}{self._tail}"
 
+
+
+def remember_template_urls(app: Flask, size: int = 4096) -> None:
+    """Templates' url_for, remembered: the same endpoint and values under the same
+    mount point always build the same path, and every page builds the navigation's
+    dozen links again. Only plain str/int values are remembered; blueprint-relative
+    endpoints, `_external` and friends, and anything outside a request go to url_for
+    each time. (The app registers no url_defaults, which could vary a URL per request.)"""
+
+    @lru_cache(maxsize=size)
+    def build(_script_root: str, endpoint: str, items: tuple[tuple[str, str | int], ...]) -> str:
+        return url_for(endpoint, **dict(items))
+
+    def template_url_for(endpoint: str, **values: Any) -> str:
+        if (
+            endpoint.startswith(".")
+            or not has_request_context()
+            or any(key.startswith("_") or type(value) not in (str, int) for key, value in values.items())
+        ):
+            return url_for(endpoint, **values)
+        return build(request.script_root, endpoint, tuple(sorted(values.items())))
+
+    app.jinja_env.globals["url_for"] = template_url_for

@@ -226,8 +226,8 @@ class TestProfiles:
         from webapp.social import profile_sections
 
         @profile_sections.profile_section(99, "test-section")
-        def section(user, viewer):
-            return Markup(f"<section><h2>Extra for {user.username}</h2></section>")
+        def section(user, is_self):
+            return Markup(f"<section><h2>Extra for {user.username}{' (you)' if is_self else ''}</h2></section>")
 
         try:
             assert "Extra for ann" in client.get("/u/ann").get_data(as_text=True)

@@ -30,6 +30,9 @@ class User(UserMixin, db.Model):
     tier: Mapped[str] = mapped_column(String(16), default="free")
     # Bumped by logout and password change: every session carrying an older value ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped by database triggers (migration 0007) whenever what this person's profile
+    # shows changes; the profile caches its details under it. Never set by the app.
+    profile_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     identities: Mapped[list[OAuthIdentity]] = relationship(

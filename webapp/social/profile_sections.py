@@ -1,17 +1,26 @@
-"""Sections of a profile page that other features fill (friends now; ratings, weekly
-picks and collections as they arrive). A section is a function of (profile user,
-viewer) returning rendered HTML or None; sections only run for viewers allowed to see
-the profile's details."""
+"""The details of a profile page: the friend count and the sections other features fill
+(weekly picks, viewings; ratings and collections as they arrive).
+
+A section is a function of (profile user, is_self) returning rendered HTML or None.
+It only runs for viewers allowed to see the profile's details, and it may depend on
+nothing else about the viewer: the details are cached (webapp/caching.py) under the
+person's `profile_version`, which database triggers bump whenever their picks,
+viewings, friendships or the titles in them change (migration 0007). A section
+showing other data must add triggers that bump it too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
+from flask import render_template, request
 from markupsafe import Markup
 
 from webapp.accounts.models import User
+from webapp.caching import cached_html
 
-Section = Callable[[User, "User | None"], "Markup | None"]
+Section = Callable[[User, bool], "Markup | None"]
 SECTIONS: list[tuple[int, str, Section]] = []
 
 
@@ -25,6 +34,31 @@ def profile_section(order: int, name: str) -> Callable[[Section], Section]:
     return register
 
 
-def render_sections(user: User, viewer: User | None) -> list[Markup]:
-    rendered = (func(user, viewer) for _, _, func in SECTIONS)
+def render_sections(user: User, is_self: bool) -> list[Markup]:
+    rendered = (func(user, is_self) for _, _, func in SECTIONS)
     return [html for html in rendered if html]
+
+
+def details_key(user: User, is_self: bool) -> str:
+    """Everything the details are made from: the person (their creation time too, as
+    SQLite may give a deleted account's id to a new one) and their version, the
+    viewer's one fact, the day (sections show "this week"), and where the app is
+    mounted."""
+    return (
+        f"profile:{user.id}:{user.created_at.timestamp():.6f}:{user.profile_version}:{user.username}:"
+        f"{int(is_self)}:{date.today().isoformat()}:{request.script_root}"
+    )
+
+
+def render_details(user: User, is_self: bool) -> Markup:
+    from webapp.social.services import friend_count
+
+    def render() -> str:
+        return render_template(
+            "social/_profile_details.html",
+            profile=user,
+            friend_count=friend_count(user),
+            sections=render_sections(user, is_self),
+        )
+
+    return cached_html(details_key(user, is_self), render)

@@ -20,7 +20,7 @@ from webapp.rendering import (
 )
 from webapp.social import bp, services
 from webapp.social.forms import InviteForm, RedeemForm, UserSearchForm
-from webapp.social.profile_sections import render_sections
+from webapp.social.profile_sections import render_details
 
 
 
@@ -57,18 +57,18 @@ def profile(username: str) -> Response:
     user = _profile_user(username)
     viewer = current_account() if current_user.is_authenticated else None
     can_see = services.can_see_profile(viewer, user)
+    is_self = viewer is not None and viewer.id == user.id
     relation = request_id = None
-    if viewer is not None:
+    if viewer is not None and not is_self:
         relation, request_id = services.relations(viewer, [user])[user.id]
     return render(
         "social/profile.html",
         profile=user,
-        is_self=viewer is not None and viewer.id == user.id,
+        is_self=is_self,
         can_see=can_see,
         relation=relation,
         request_id=request_id,
-        friend_count=services.friend_count(user) if can_see else None,
-        sections=render_sections(user, viewer) if can_see else [],
+        details=render_details(user, is_self) if can_see else None,
     )
 
 

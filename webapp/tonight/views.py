@@ -287,7 +287,7 @@ def history(group_id: int) -> Response:
 # Profiles --------------------------------------------------------------------------
 
 @profile_section(30, "viewings")
-def _recent_viewings(user: User, viewer: User | None) -> Markup | None:
+def _recent_viewings(user: User, is_self: bool) -> Markup | None:
     viewings = services.recent_viewings(user)
     if not viewings:
         return None

@@ -352,9 +352,9 @@ def transfer_limit() -> int:
 # The profile's "Weekly picks" section ----------------------------------------------
 
 @profile_section(30, "weeks")
-def _profile_weeks(user: User, viewer: User | None) -> Markup:
+def _profile_weeks(user: User, is_self: bool) -> Markup:
     when = services.this_week()
     picks = services.week_picks(user.id, when)
     return Markup(render_template("weeks/_profile_section.html", profile=user, when=when, picks=picks,
-                                  is_self=viewer is not None and viewer.id == user.id,
+                                  is_self=is_self,
                                   kind_labels=services.KIND_LABELS))
