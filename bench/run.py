@@ -406,6 +406,18 @@ def voter_cookies(app: Any, user_ids: list[int]) -> list[str]:
     return cookies
 
 
+def settle(engine: Any) -> None:
+    """Planner statistics, as a database in service has them; on PostgreSQL otherwise
+    autovacuum's analyze of the freshly seeded tables lands in the first measurements."""
+    from sqlalchemy import text
+
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("VACUUM ANALYZE"))
+        else:
+            conn.exec_driver_sql("ANALYZE").close()
+
+
 def prepare_and_count(
     url: str, secret: str, password: str, pages: list[Page], provider_settings: dict[str, str],
     voters: int = STORM_VOTERS, storm: bool = False,
@@ -436,6 +448,7 @@ def prepare_and_count(
         reference_app.seed(db.engine)
         db.session.remove()
         engine = db.engine
+        settle(engine)
     # Requests run outside that app context: inside it, every request would share one
     # `g` (and Flask-Login's cached user) instead of getting its own.
     counts: dict[str, dict[str, Any]] = {}
@@ -907,20 +920,25 @@ def summarise(
     counts: dict[str, dict[str, Any]],
     target: float,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Medians over rounds; ratio = page req/s / reference req/s. cpu_ratio is the same
-    comparison on server CPU per request (reference CPU ms / page CPU ms), which
-    contention from other processes on the machine disturbs much less."""
-    reference = next(p for p in pages if p.app == "reference")
-    ref_rps = median([r["req_per_sec"] for r in wrk_runs[reference.name]])
-    ref_cpu = _median_cpu(wrk_runs[reference.name])
+    """Medians over rounds. A page's ratio is the median of its req/s divided by the
+    req/s of the reference run measured beside it; cpu_ratio is the same comparison on
+    server CPU per request (reference CPU ms / page CPU ms), which contention from
+    other processes on the machine disturbs much less."""
     rows = []
     passed = True
     for page in pages:
         runs = wrk_runs[page.name]
         rps = median([r["req_per_sec"] for r in runs])
-        ratio = rps / ref_rps if ref_rps else float("nan")
         cpu = _median_cpu(runs)
-        cpu_ratio = ref_cpu / cpu if ref_cpu and cpu else None
+        if page.app == "reference":
+            ratio, cpu_ratio = 1.0, 1.0
+        else:
+            # Medians of the ratios to each run's own reference run (see main()).
+            ratio = median([r["req_per_sec"] / r["paired_reference"]["req_per_sec"]
+                            for r in runs if r["paired_reference"]["req_per_sec"]])
+            cpu_ratios = [r["paired_reference"]["cpu_ms_per_request"] / r["cpu_ms_per_request"]
+                          for r in runs if r.get("cpu_ms_per_request") and r["paired_reference"]["cpu_ms_per_request"]]
+            cpu_ratio = median(cpu_ratios) if cpu_ratios else None
         errors = sum(r["non_2xx_3xx"] + r["socket_errors"] for r in runs)
         ok = page.app == "reference" or (ratio >= target and errors == 0)
         passed = passed and ok and errors == 0
@@ -1086,19 +1104,38 @@ def main(argv: list[str] | None = None) -> int:
             urls[page.name] = (page_url, page_cookie)
 
         wrk_runs: dict[str, list[dict[str, Any]]] = {p.name: [] for p in pages}
+        warmed: set[str] = set()
+
+        def measure(page: Page, round_number: int) -> dict[str, Any]:
+            page_url, page_cookie = urls[page.name]
+            if page.name not in warmed and args.warmup > 0:
+                run_wrk(wrk, page_url, args.warmup, page_cookie, args.threads, args.connections)
+                warmed.add(page.name)
+            log(f"round {round_number + 1}/{args.rounds}: {page.name} for {args.seconds:g}s")
+            server = servers[page.app]
+            cpu_before = server.cpu_seconds()
+            result = run_wrk(wrk, page_url, args.seconds, page_cookie, args.threads, args.connections)
+            cpu_after = server.cpu_seconds()
+            if cpu_before is not None and cpu_after is not None and result["requests"]:
+                result["cpu_ms_per_request"] = (cpu_after - cpu_before) * 1000 / result["requests"]
+            wrk_runs[page.name].append(result)
+            return result
+
+        # Each Marquee page is measured right beside a run of the reference (reference
+        # first in odd rounds, second in even ones), and its ratio is taken against that
+        # run: the machine's speed drifts over minutes, and a pair shares the drift.
+        reference = next(p for p in pages if p.app == "reference")
+        marquee_pages = [p for p in pages if p.app != "reference"]
         for round_number in range(args.rounds):
-            for page in pages:
-                page_url, page_cookie = urls[page.name]
-                if round_number == 0 and args.warmup > 0:
-                    run_wrk(wrk, page_url, args.warmup, page_cookie, args.threads, args.connections)
-                log(f"round {round_number + 1}/{args.rounds}: {page.name} for {args.seconds:g}s")
-                server = servers[page.app]
-                cpu_before = server.cpu_seconds()
-                result = run_wrk(wrk, page_url, args.seconds, page_cookie, args.threads, args.connections)
-                cpu_after = server.cpu_seconds()
-                if cpu_before is not None and cpu_after is not None and result["requests"]:
-                    result["cpu_ms_per_request"] = (cpu_after - cpu_before) * 1000 / result["requests"]
-                wrk_runs[page.name].append(result)
+            if not marquee_pages:
+                measure(reference, round_number)
+            for page in marquee_pages:
+                if round_number % 2 == 0:
+                    paired, result = measure(reference, round_number), measure(page, round_number)
+                else:
+                    result, paired = measure(page, round_number), measure(reference, round_number)
+                result["paired_reference"] = {"req_per_sec": paired["req_per_sec"],
+                                              "cpu_ms_per_request": paired.get("cpu_ms_per_request")}
         storm_result: dict[str, Any] | None = None
         if storm:
             log(f"{STORM_NAME}: {args.storm_voters} voters x {args.storm_votes} votes, each voter sequential")
