@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from flask import request
 from markupsafe import Markup
 from redis.exceptions import RedisError
 
 from webapp.extensions import cache
+
+if TYPE_CHECKING:
+    from webapp.accounts.models import User
 
 log = logging.getLogger(__name__)
 CACHE_ERRORS = (RedisError, OSError)
@@ -37,3 +42,12 @@ def cached_html(key: str, render: Callable[[], str]) -> Markup:
         except CACHE_ERRORS as error:
             log.warning("fragment cache unavailable, not storing %s: %s", key, error)
     return Markup(html)
+
+
+def person_key(kind: str, user: User, *parts: object) -> str:
+    """A key for HTML made from one person's data: their id with their creation time
+    (SQLite may give a deleted account's id to a new one) and their profile_version,
+    then `parts`, which must name everything else the HTML depends on, and the mount
+    point its links were built for."""
+    return ":".join([kind, str(user.id), f"{user.created_at.timestamp():.6f}", str(user.profile_version),
+                     *map(str, parts), request.script_root])

@@ -13,13 +13,13 @@ import uuid
 
 import pytest
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from tests.conftest import login, make_app
 from webapp.accounts import services as accounts
 from webapp.accounts.models import User
 from webapp.catalog import services as catalog
-from webapp.catalog.models import Title
+from webapp.catalog.models import Credit, Person, Title, title_genres
 from webapp.db import db
 from webapp.extensions import cache
 from webapp.social import services as social
@@ -72,11 +72,42 @@ class TestVersionTriggers:
         assert version(ann) > after_swap
         assert version(bob) == start[1]
 
-    def test_notes_alone_do_not_bump(self, make_user):
+    def test_a_new_week_bumps_and_its_notes_do_not(self, make_user):
         ann = make_user()
-        weeks.save_notes(ann, weeks.this_week(), "Quiet week.")
+        weeks.save_notes(ann, weeks.this_week(), "Quiet week.")  # a new year in the stats' list
         db.session.commit()
-        assert version(ann) == 0
+        assert version(ann) == 1
+        weeks.save_notes(ann, weeks.this_week(), "Still quiet.")
+        db.session.commit()
+        assert version(ann) == 1
+
+    def test_genres_directors_and_artists_bump_pickers(self, make_user):
+        picker, other = make_user(), make_user()
+        title = film()
+        db.session.commit()
+        weeks.add_pick(picker, weeks.this_week(), "film", title)
+        db.session.commit()
+
+        def bumped(change) -> bool:
+            before = versions(picker, other)
+            change()
+            db.session.commit()
+            after = versions(picker, other)
+            assert after[1] == before[1], "someone who never picked the title was bumped"
+            return after[0] > before[0]
+
+        genre = catalog.create_genre("Noir")
+        db.session.commit()
+        assert bumped(lambda: db.session.execute(insert(title_genres).values(title_id=title.id, genre_id=genre.id)))
+        assert bumped(lambda: catalog.rename_genre(genre, "Neo-noir"))
+        person = Person(name="A. Director")
+        db.session.add(person)
+        db.session.commit()
+        assert bumped(lambda: db.session.add(Credit(title_id=title.id, person_id=person.id, role="director")))
+        assert bumped(lambda: setattr(person, "name", "A. N. Director"))
+        assert not bumped(lambda: setattr(person, "image_url", "https://x/p.jpg"))
+        assert bumped(lambda: db.session.execute(delete(Credit).where(Credit.title_id == title.id)))
+        assert bumped(lambda: db.session.execute(delete(title_genres).where(title_genres.c.title_id == title.id)))
 
     def test_viewings_bump_the_viewer(self, make_user):
         ann, bob = make_user(), make_user()
@@ -198,6 +229,44 @@ class TestCachedProfile:
         login(client, again)
         body = page(client, "/u/ann")
         assert "New Pick" in body and "Old Secret" not in body
+
+    def test_cached_stats_always_equal_a_fresh_render(self, client, make_user):
+        ann = make_user(username="ann")
+        title = film("Stats Film")
+        db.session.commit()
+        login(client, ann)
+
+        def check(path: str, expect: str) -> None:
+            cached = page(client, path)
+            page(client, path)
+            cache.clear()
+            assert cached == page(client, path), f"the cache served stale stats at {path}"
+            assert expect in cached, expect
+
+        check("/u/ann/weeks/stats", "No picks yet")
+        weeks.add_pick(ann, weeks.this_week(), "film", title)
+        db.session.commit()
+        check("/u/ann/weeks/stats", "1 pick over 1 week")
+        genre = catalog.create_genre("Slow Cinema")
+        db.session.execute(insert(title_genres).values(title_id=title.id, genre_id=genre.id))
+        db.session.commit()
+        check("/u/ann/weeks/stats", "Slow Cinema")
+        catalog.rename_genre(genre, "Very Slow Cinema")
+        db.session.commit()
+        check("/u/ann/weeks/stats", "Very Slow Cinema")
+        person = Person(name="Stats Director")
+        db.session.add(person)
+        db.session.flush()
+        db.session.add(Credit(title_id=title.id, person_id=person.id, role="director"))
+        db.session.commit()
+        check("/u/ann/weeks/stats", "Stats Director")
+        person.name = "Renamed Director"
+        db.session.commit()
+        check("/u/ann/weeks/stats", "Renamed Director")
+        weeks.save_notes(ann, weeks.IsoWeek(2019, 5), "Notes from long ago.")
+        db.session.commit()
+        check("/u/ann/weeks/stats", ">2019<")
+        check("/u/ann/weeks/stats?year=2019", "No picks in 2019 yet")
 
     def test_a_warm_own_profile_costs_one_query(self, client, make_user, query_budget):
         ann = make_user(username="ann")

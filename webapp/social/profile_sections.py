@@ -4,9 +4,9 @@
 A section is a function of (profile user, is_self) returning rendered HTML or None.
 It only runs for viewers allowed to see the profile's details, and it may depend on
 nothing else about the viewer: the details are cached (webapp/caching.py) under the
-person's `profile_version`, which database triggers bump whenever their picks,
-viewings, friendships or the titles in them change (migration 0007). A section
-showing other data must add triggers that bump it too.
+person's `profile_version`, which database triggers bump whenever their weeks,
+picks, viewings, friendships or the titles in them change (migration 0007). A
+section showing other data must add triggers that bump it too.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from flask import render_template, request
+from flask import render_template
 from markupsafe import Markup
 
 from webapp.accounts.models import User
-from webapp.caching import cached_html
+from webapp.caching import cached_html, person_key
 
 Section = Callable[[User, bool], "Markup | None"]
 SECTIONS: list[tuple[int, str, Section]] = []
@@ -40,14 +40,8 @@ def render_sections(user: User, is_self: bool) -> list[Markup]:
 
 
 def details_key(user: User, is_self: bool) -> str:
-    """Everything the details are made from: the person (their creation time too, as
-    SQLite may give a deleted account's id to a new one) and their version, the
-    viewer's one fact, the day (sections show "this week"), and where the app is
-    mounted."""
-    return (
-        f"profile:{user.id}:{user.created_at.timestamp():.6f}:{user.profile_version}:{user.username}:"
-        f"{int(is_self)}:{date.today().isoformat()}:{request.script_root}"
-    )
+    """The person, the viewer's one fact, and the day: sections show "this week"."""
+    return person_key("profile", user, user.username, int(is_self), date.today().isoformat())
 
 
 def render_details(user: User, is_self: bool) -> Markup:

@@ -19,6 +19,7 @@ from webapp.rendering import (
     vary_on_htmx,
     wants_fragment,
 )
+from webapp.caching import cached_html, person_key
 from webapp.social.profile_sections import profile_section
 from webapp.social.services import can_see_profile
 from webapp.weeks import bp, services, stats as week_stats, transfer
@@ -278,17 +279,18 @@ def stats(username: str) -> Response:
     viewer = _viewer()
     can_see = can_see_profile(viewer, user)
     year = _year_arg(None)
-    years = services.years_of(user) if can_see else []
-    data = week_stats.compute(user, year) if can_see else None
-    return render(
-        "weeks/stats.html",
-        profile=user,
-        is_self=viewer is not None and viewer.id == user.id,
-        can_see=can_see,
-        years=years,
-        year=year,
-        stats=data,
-    )
+    is_self = viewer is not None and viewer.id == user.id
+    body = None
+    if can_see:
+        # Cached under the person's profile_version, which triggers bump on every
+        # change to their weeks, picks and the picked titles' details (migration 0007).
+        def render_body() -> str:
+            return render_template("weeks/_stats_body.html", profile=user, is_self=is_self, year=year,
+                                   years=services.years_of(user), stats=week_stats.compute(user, year))
+
+        key = person_key("stats", user, user.username, user.display_name, int(is_self), year)
+        body = cached_html(key, render_body)
+    return render("weeks/stats.html", profile=user, is_self=is_self, can_see=can_see, year=year, body=body)
 
 
 # Export and import -----------------------------------------------------------------
