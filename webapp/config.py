@@ -137,7 +137,7 @@ def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:
         # Options of the Redis client: a cache that does not answer in time is skipped.
         "CACHE_OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25} if redis_url else None,
         "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
-        "CACHE_THRESHOLD": 2000,
+        "CACHE_THRESHOLD": 1000,  # entries per process (in-process store only)
         # Fragments of one release are never served by another.
         "CACHE_KEY_PREFIX": f"marquee:{release}:",
     }
