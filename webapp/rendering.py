@@ -6,7 +6,17 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, has_request_context, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    has_request_context,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf import FlaskForm
 
 from webapp.errors_base import DomainError
@@ -111,7 +121,6 @@ class UrlPattern:
 
     def __call__(self, value: int | str) -> str:
         return f"{self._head}{value}{self._tail}"
-
 
 
 def remember_template_urls(app: Flask, size: int = 4096) -> None:

@@ -31,7 +31,7 @@ class User(UserMixin, db.Model):
     # Bumped by logout and password change: every session carrying an older value ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Bumped by database triggers (migration 0007) whenever what this person's profile
-    # shows changes; the profile caches its details under it. Never set by the app.
+    # or weeks stats show changes; both are cached under it. Never set by the app.
     profile_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
