@@ -6,7 +6,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY requirements/lock.txt requirements/lock.txt
 COPY webapp/ webapp/
-RUN pip install -c requirements/lock.txt . && useradd --create-home --uid 10001 marquee
+# Editable, so that `webapp` is this /app copy, beside its templates, static files and
+# migrations; a plain install would add a second copy to site-packages without them.
+RUN pip install -c requirements/lock.txt -e . && useradd --create-home --uid 10001 marquee
 COPY wsgi.py ./
 COPY templates/ templates/
 COPY static/ static/
