@@ -24,6 +24,13 @@ branch_labels = None
 depends_on = None
 
 BUMP = "UPDATE users SET profile_version = profile_version + 1 WHERE id IN ({ids})"
+# PostgreSQL locks the rows it updates; when one statement bumps several people it takes
+# them in id order, so two such statements cannot deadlock on each other's rows.
+# (SQLite has one write lock for the whole database.)
+BUMP_PG = (
+    "UPDATE users SET profile_version = profile_version + 1 "
+    "WHERE id IN (SELECT id FROM users WHERE id IN ({ids}) ORDER BY id FOR UPDATE)"
+)
 WEEK_OWNER = "SELECT user_id FROM weeks WHERE id = {row}.week_id"
 TITLE_USERS = (
     "SELECT w.user_id FROM week_picks p JOIN weeks w ON w.id = p.week_id WHERE p.title_id IN ({titles}) "
@@ -82,13 +89,13 @@ def upgrade():
         for name, table, event, ids in ROW_TRIGGERS:
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {BUMP.format(ids=ids)}; RETURN NULL; END $$"
+                f"BEGIN {BUMP_PG.format(ids=ids)}; RETURN NULL; END $$"
             )
             op.execute(f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()")
         for name, table, columns, when, ids in _update_triggers("IS DISTINCT FROM"):
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {BUMP.format(ids=ids)}; RETURN NULL; END $$"
+                f"BEGIN {BUMP_PG.format(ids=ids)}; RETURN NULL; END $$"
             )
             op.execute(
                 f"CREATE TRIGGER {name} AFTER UPDATE OF {columns} ON {table} "
