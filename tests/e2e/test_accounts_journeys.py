@@ -7,7 +7,6 @@ database except where the journey is registration itself.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -16,16 +15,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.e2e.conftest import Account, LiveServer, Ui
+from tests.e2e.conftest import Account, LiveServer, Ui, expect
 from webapp.accounts.models import User
 from webapp.db import db
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the e2e fixtures skip (or fail under CI) with the reason
-    if os.environ.get("CI"):
-        raise
-    expect = None  # type: ignore[assignment]
 
 pytestmark = pytest.mark.e2e
 

@@ -7,36 +7,18 @@ checked by axe-core and for overflow at 360px (see conftest.py).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Flask
 
-from tests.e2e.conftest import Ui
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the e2e fixtures skip (or fail under CI) with the reason
-    if os.environ.get("CI"):
-        raise
-    expect = None  # type: ignore[assignment]
+from tests.e2e.conftest import Ui, expect
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def demo_catalog(app: Flask) -> None:
-    from webapp.catalog.demo import load_demo_catalog
-    from webapp.db import db
-
-    with app.app_context():
-        stats = load_demo_catalog()
-        db.session.remove()
-    assert stats.added > 700
 
 
 def live_update(ui: Ui, path: str, change: Callable[[], None]) -> None:

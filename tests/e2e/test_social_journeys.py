@@ -7,7 +7,6 @@ overflow at 360px (see conftest.py). Users are made straight in the database.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -15,14 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.e2e.conftest import Account, LiveServer, Ui
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the e2e fixtures skip (or fail under CI) with the reason
-    if os.environ.get("CI"):
-        raise
-    expect = None  # type: ignore[assignment]
+from tests.e2e.conftest import Account, LiveServer, Ui, expect
 
 pytestmark = pytest.mark.e2e
 

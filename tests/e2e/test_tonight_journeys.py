@@ -16,7 +16,6 @@ passing), and the next read resolves it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,14 +25,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from flask import Flask
 
-from tests.e2e.conftest import Account, Ui
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the e2e fixtures skip (or fail under CI) with the reason
-    if os.environ.get("CI"):
-        raise
-    expect = None  # type: ignore[assignment]
+from tests.e2e.conftest import Account, Ui, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -46,14 +38,6 @@ GROUP = "Friday Film Club"
 _TOKENS = re.compile(r"[A-Za-z0-9_.-]{40,}")
 
 
-@pytest.fixture
-def demo_catalog(app: Flask) -> None:
-    from webapp.catalog.demo import load_demo_catalog
-    from webapp.db import db
-
-    with app.app_context():
-        load_demo_catalog()
-        db.session.remove()
 
 
 @pytest.fixture

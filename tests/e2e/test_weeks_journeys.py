@@ -9,35 +9,18 @@ page and swap is checked by axe-core and for overflow at 360px (see conftest.py)
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
 
 import pytest
-from flask import Flask
 
-from tests.e2e.conftest import Account, Ui
+from tests.e2e.conftest import Account, Ui, expect
 from tests.e2e.test_social_journeys import expect_flash, log_in_at
 from webapp.weeks.iso import IsoWeek
-
-try:
-    from playwright.sync_api import expect
-except ImportError:  # the e2e fixtures skip (or fail under CI) with the reason
-    if os.environ.get("CI"):
-        raise
-    expect = None  # type: ignore[assignment]
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def demo_catalog(app: Flask) -> None:
-    from webapp.catalog.demo import load_demo_catalog
-    from webapp.db import db
-
-    with app.app_context():
-        load_demo_catalog()
-        db.session.remove()
 
 
 def slot(ui: Ui, kind: str, position: int):  # type: ignore[no-untyped-def]
