@@ -345,6 +345,11 @@ def measure_client(
     for _ in range(IN_PROCESS_REQUESTS):
         response = client.get(path)
         _check_response(path, response.status_code, response.get_data(as_text=True), expect)
+    return _per_request(counter)
+
+
+def _per_request(counter: StatementCounter) -> dict[str, Any]:
+    """What IN_PROCESS_REQUESTS requests sent, per request (transaction control apart)."""
     queries = [s for s in counter.statements if not TXN_CONTROL.match(s)]
     return {
         "queries_per_request": len(queries) / IN_PROCESS_REQUESTS,
@@ -374,13 +379,7 @@ def measure_vote(client: Any, counter: StatementCounter, session_id: str, card_i
     counter.reset()
     for number in range(IN_PROCESS_REQUESTS):
         post("no" if number % 2 == 0 else "yes")
-    queries = [s for s in counter.statements if not TXN_CONTROL.match(s)]
-    return {
-        "queries_per_request": len(queries) / IN_PROCESS_REQUESTS,
-        "statements_per_request": len(counter.statements) / IN_PROCESS_REQUESTS,
-        "checkouts_per_request": counter.checkouts / IN_PROCESS_REQUESTS,
-        "statements": counter.statements[: len(counter.statements) // IN_PROCESS_REQUESTS],
-    }
+    return _per_request(counter)
 
 
 def voter_cookies(app: Any, user_ids: list[int]) -> list[str]:
