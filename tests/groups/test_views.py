@@ -285,3 +285,17 @@ class TestClubWeek:
         assert "Secret film" not in page and "1 member keeps their picks for friends only." in page
         login(client, ann)  # cy's friend
         assert "Secret film" in client.get(f"/groups/{group.id}").get_data(as_text=True)
+
+
+def test_every_search_box_keeps_a_refused_query_and_says_why_beside_it(client, club):
+    """The catalog search, a group's add page and a week's choose page share one search
+    box (_macros/forms.html search_box)."""
+    group, ann, _ = club
+    login(client, ann)
+    typed = "Heat " + "x" * 300
+    for path in ("/search", f"/groups/{group.id}/watchlist/add", "/weeks/2026/10/film/choose"):
+        response = client.get(path, query_string={"q": typed})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 422, path
+        assert f'value="{typed}"' in page, f"{path} dropped what was typed"
+        assert 'aria-describedby="q-error"' in page and 'id="q-error"' in page, path

@@ -143,8 +143,10 @@ SEARCH_KIND = {"film": "movie", "album": "album"}
 
 
 def _choose_page(when: IsoWeek, kind: str, *, query: str, position: int | None, pick_form: PickForm | None = None,
-                 manual_form: ManualPickForm | None = None, status: int = 200) -> Response:
-    search_form = ChooseSearchForm(formdata=None, q=query, position=position)
+                 manual_form: ManualPickForm | None = None, search_form: ChooseSearchForm | None = None,
+                 status: int = 200) -> Response:
+    # The search as submitted (with what was typed and its errors), or one for the query.
+    search_form = search_form or ChooseSearchForm(formdata=None, q=query, position=position)
     results = sync.search(query, kind=SEARCH_KIND[kind]) if query else None
     if results is not None:  # only titles that fit the slot (TMDB multi-search aside)
         results.hits = [hit for hit in results.hits if hit.kind == SEARCH_KIND[kind]]
@@ -169,7 +171,8 @@ def choose(year: str, week: str, kind: str) -> Response:
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     position = form.position.data if valid else None
-    return _choose_page(when, kind, query=query, position=position, status=200 if valid else 422)
+    return _choose_page(when, kind, query=query, position=position, search_form=form,
+                        status=200 if valid else 422)
 
 
 def _picked(when: IsoWeek, kind: str, outcome: services.PickOutcome) -> Response:
