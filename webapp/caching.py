@@ -3,7 +3,9 @@
 A key carries a version number the database keeps up to date (users.profile_version,
 bumped by triggers), so a fragment is never invalidated: a change makes a new key, and
 the old entry ages out. Only HTML that is the same for every viewer it is served to may
-be cached: no CSRF tokens, nothing about the viewer but what the key says.
+be cached: nothing about the viewer but what the key says. The one exception is the
+CSRF token of anonymous pages (`same_for_every_visitor`): it is cut out before storing
+and each visitor's own is put back.
 
 The cache is an optimisation. When it fails (Redis down or slow), the fragment is
 rendered as if it had missed, and the failure is logged.
@@ -13,13 +15,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from functools import wraps
+from typing import TYPE_CHECKING, Any
 
-from flask import request
+from flask import current_app, make_response, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from redis.exceptions import RedisError
+from werkzeug.wrappers import Response
 
 from webapp.extensions import cache
+from webapp.rendering import vary_on_htmx, wants_fragment
 
 if TYPE_CHECKING:
     from webapp.accounts.models import User
@@ -28,20 +35,67 @@ log = logging.getLogger(__name__)
 CACHE_ERRORS = (RedisError, OSError)
 
 
+# Where a page's CSRF token was, in its cached HTML. Tokens are URL-safe base64 with
+# dots, so no escaping changes them and this marker never collides with one.
+CSRF_HOLE = "<!--csrf-token-->"
+
+
 def cached_html(key: str, render: Callable[[], str]) -> Markup:
     """The HTML stored under `key`, or `render()`'s, stored for next time."""
-    try:
-        html = cache.get(key)
-    except CACHE_ERRORS as error:
-        log.warning("fragment cache unavailable, rendering %s: %s", key, error)
-        return Markup(render())
+    html = _get(key)
     if html is None:
         html = str(render())
-        try:
-            cache.set(key, html)
-        except CACHE_ERRORS as error:
-            log.warning("fragment cache unavailable, not storing %s: %s", key, error)
+        _set(key, html)
     return Markup(html)
+
+
+def _get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS as error:
+        log.warning("fragment cache unavailable, rendering %s: %s", key, error)
+        return None
+
+
+def _set(key: str, value: str) -> None:
+    try:
+        cache.set(key, value)
+    except CACHE_ERRORS as error:
+        log.warning("fragment cache unavailable, not storing %s: %s", key, error)
+
+
+def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Serve a form page that every anonymous visitor sees alike from the cache, with the
+    visitor's own CSRF token put in (generated, and kept in their session, as always).
+
+    Only a plain GET by someone signed out with no query string and no flash messages
+    waiting is served from the cache; anything else, and every page while templates
+    reload (debug), runs the view. The view must answer such a GET through `render()`
+    with a 200, the same page for everyone: its HTML is stored per endpoint, mount point
+    and host, page or htmx fragment, with the token cut out."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        if (
+            request.method != "GET"
+            or request.args
+            or current_user.is_authenticated
+            or session.get("_flashes")
+            or current_app.jinja_env.auto_reload
+        ):
+            return view(*args, **kwargs)
+        key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.url_root}"
+        html = _get(key)
+        if html is not None:
+            return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
+        response = view(*args, **kwargs)
+        token = generate_csrf()
+        body = response.get_data(as_text=True)
+        if response.status_code == 200 and token in body:
+            _set(key, body.replace(token, CSRF_HOLE))
+        return response
+
+    return wrapper
 
 
 def person_key(kind: str, user: User, *parts: object) -> str:

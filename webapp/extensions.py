@@ -20,6 +20,17 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 cache = Cache()
 
 
+@limiter.request_filter
+def _reads_are_never_limited() -> bool:
+    """Limits guard attempts (logins, sign-ups, code guesses), which are all POSTs; a
+    read never counts against them. Answering here, before the limiter looks up a
+    request's limits, also spares every page that lookup. A limit put on a GET route
+    would never apply: limit the POST that acts instead."""
+    from flask import request
+
+    return request.method in ("GET", "HEAD", "OPTIONS")
+
+
 def redeem_limit() -> str:
     """How often one address may try friend and group codes (RATELIMIT_REDEEM)."""
     from flask import current_app

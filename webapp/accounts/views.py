@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response
 
 from webapp.accounts import bp, passwords, services
 from webapp.accounts.forms import DeleteAccountForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
+from webapp.caching import same_for_every_visitor
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
@@ -29,6 +30,7 @@ def start_session(user: services.User) -> None:
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(_register_limit, methods=["POST"])
+@same_for_every_visitor
 def register() -> Response:
     if current_user.is_authenticated:
         return see_other(url_for("main.index"))
@@ -62,6 +64,7 @@ def register() -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@same_for_every_visitor
 def login() -> Response:
     next_url = request.args.get("next")
     if current_user.is_authenticated:
