@@ -71,8 +71,10 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
     Only a plain GET by someone signed out with no query string and no flash messages
     waiting is served from the cache; anything else, and every page while templates
     reload (debug), runs the view. The view must answer such a GET through `render()`
-    with a 200, the same page for everyone: its HTML is stored per endpoint, mount point
-    and host, page or htmx fragment, with the token cut out."""
+    with a 200, the same page for everyone, with relative links only: its HTML is stored
+    per endpoint, mount point, and page or htmx fragment, with the token cut out. (Not
+    per host: a request's Host header is the client's to choose, and must not be able
+    to fill the cache.)"""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -84,7 +86,7 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
             or current_app.jinja_env.auto_reload
         ):
             return view(*args, **kwargs)
-        key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.url_root}"
+        key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.script_root}"
         html = _get(key)
         if html is not None:
             return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))

@@ -159,3 +159,21 @@ def test_the_pages_render_when_the_cache_server_is_down(app, database_url, caplo
             assert response.status_code == 200
             token_of(response.get_data(as_text=True))
     assert any("fragment cache unavailable" in record.getMessage() for record in caplog.records)
+
+
+def test_one_copy_serves_every_host_name(csrf_app):
+    """The Host header is the client's to choose: it is not part of the key, so it cannot
+    fill the cache, and the page holds no absolute link that would need it to be."""
+    fresh = csrf_app.test_client().get("/login", headers={"Host": "marquee.example"}).get_data(as_text=True)
+    assert "marquee.example" not in fresh
+    with renders(csrf_app) as rendered:
+        for n in range(5):
+            csrf_app.test_client().get("/login", headers={"Host": f"h{n}.example"})
+    assert rendered == []
+
+
+def test_a_page_under_a_mount_point_keeps_its_links(csrf_app):
+    csrf_app.test_client().get("/login")
+    mounted = csrf_app.test_client().get("/login", base_url="http://localhost/marquee").get_data(as_text=True)
+    assert 'action="/marquee/login"' in mounted
+    assert 'action="/login"' in csrf_app.test_client().get("/login").get_data(as_text=True)
