@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import socket
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from flask import Flask, template_rendered
