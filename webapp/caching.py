@@ -70,11 +70,11 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
 
     Only a plain GET by someone signed out with no query string and no flash messages
     waiting is served from the cache; anything else, and every page while templates
-    reload (debug), runs the view. The view must answer such a GET through `render()`
-    with a 200, the same page for everyone, with relative links only: its HTML is stored
-    per endpoint, mount point, and page or htmx fragment, with the token cut out. (Not
-    per host: a request's Host header is the client's to choose, and must not be able
-    to fill the cache.)"""
+    reload (debug) or while CSRF is off (some tests), runs the view. The view must
+    answer such a GET through `render()` with a 200, the same page for everyone, with
+    relative links only: its HTML is stored per endpoint, mount point, and page or htmx
+    fragment, with the token cut out. (Not per host: a request's Host header is the
+    client's to choose, and must not be able to fill the cache.)"""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
@@ -84,6 +84,7 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
             or current_user.is_authenticated
             or session.get("_flashes")
             or current_app.jinja_env.auto_reload
+            or not current_app.config.get("WTF_CSRF_ENABLED", True)
         ):
             return view(*args, **kwargs)
         key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.script_root}"
@@ -91,10 +92,10 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
         if html is not None:
             return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
         response = view(*args, **kwargs)
-        token = generate_csrf()
-        body = response.get_data(as_text=True)
-        if response.status_code == 200 and token in body:
-            _set(key, body.replace(token, CSRF_HOLE))
+        if response.status_code == 200:
+            token, body = generate_csrf(), response.get_data(as_text=True)  # the view's own token
+            if token in body:
+                _set(key, body.replace(token, CSRF_HOLE))
         return response
 
     return wrapper

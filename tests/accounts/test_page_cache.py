@@ -139,11 +139,13 @@ def test_templates_that_reload_are_never_served_from_the_cache(app, database_url
 
 
 def test_without_tokens_the_page_is_rendered_every_time(client, app):
-    """No token to put back (CSRF off): nothing is stored, nothing goes wrong."""
+    """No token to put back (CSRF off): nothing is stored, and no session is started."""
     client.get("/login")
     with renders(app) as rendered:
-        assert client.get("/login").status_code == 200
+        response = client.get("/login")
+    assert response.status_code == 200
     assert "accounts/login.html" in rendered
+    assert response.headers.getlist("Set-Cookie") == []
 
 
 def test_the_pages_render_when_the_cache_server_is_down(app, database_url, caplog):
