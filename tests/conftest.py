@@ -161,6 +161,12 @@ def client(app: Flask, app_ctx: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def csrf_app(app: Flask, database_url: str) -> Flask:
+    """An app with CSRF tokens on, as in production (the suite's `app` turns them off)."""
+    return make_app(database_url, WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
 def make_user(app_ctx: Flask):  # type: ignore[no-untyped-def]
     def make(**kwargs: Any) -> User:
         return factories.UserFactory(**kwargs)

@@ -27,12 +27,6 @@ TOKEN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 HTMX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def csrf_app(app, database_url) -> Flask:
-    """Tokens are on, as in production (the suite's default app turns CSRF off)."""
-    return make_app(database_url, WTF_CSRF_ENABLED=True)
-
-
 @contextmanager
 def renders(app: Flask) -> Iterator[list[str]]:
     """The names of the templates rendered inside the block."""

@@ -6,8 +6,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.access_matrix import ROUTES
-from tests.conftest import HTMX, make_app, track_app
+from tests.conftest import HTMX, track_app
 from tests.guards.checks import header_problems
 from webapp import create_app
 from webapp.accounts.models import User
@@ -66,10 +65,6 @@ def test_debug_runs_without_secret_key(monkeypatch, database_url, tmp_path):
 
 
 class TestCSRF:
-    @pytest.fixture
-    def csrf_app(self, app, database_url) -> Flask:
-        return make_app(database_url, WTF_CSRF_ENABLED=True)
-
     def test_missing_token_is_a_friendly_400(self, csrf_app, make_user):
         make_user(username="ann")
         client = csrf_app.test_client()
