@@ -7,9 +7,11 @@ from markupsafe import Markup
 from webapp.accounts.models import User
 from webapp.accounts.services import get_user
 from webapp.catalog import sync
+from webapp.caching import cached_html, person_key
 from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
+from webapp.forms import EmptyForm
 from webapp.rendering import (
     apply_error,
     current_account,
@@ -19,11 +21,9 @@ from webapp.rendering import (
     vary_on_htmx,
     wants_fragment,
 )
-from webapp.caching import cached_html, person_key
 from webapp.social.profile_sections import profile_section
 from webapp.social.services import can_see_profile
 from webapp.weeks import bp, services, stats as week_stats, transfer
-from webapp.forms import EmptyForm
 from webapp.weeks.forms import ChooseSearchForm, ImportForm, ManualPickForm, NotesForm, PickForm
 from webapp.weeks.iso import MAX_YEAR, MIN_YEAR, IsoWeek, NoSuchWeek
 
