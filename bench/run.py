@@ -929,14 +929,15 @@ def summarise(
         runs = wrk_runs[page.name]
         rps = median([r["req_per_sec"] for r in runs])
         cpu = _median_cpu(runs)
+        ratio_range = None
         if page.app == "reference":
             ratio, cpu_ratio = 1.0, 1.0
-            ratios = [1.0]
         else:
             # Medians of the ratios to each run's own reference run (see main()).
             ratios = [r["req_per_sec"] / r["paired_reference"]["req_per_sec"]
                       for r in runs if r["paired_reference"]["req_per_sec"]]
             ratio = median(ratios)
+            ratio_range = [round(min(ratios), 3), round(max(ratios), 3)]
             cpu_ratios = [r["paired_reference"]["cpu_ms_per_request"] / r["cpu_ms_per_request"]
                           for r in runs if r.get("cpu_ms_per_request") and r["paired_reference"]["cpu_ms_per_request"]]
             cpu_ratio = median(cpu_ratios) if cpu_ratios else None
@@ -951,7 +952,7 @@ def summarise(
                 "login": page.login,
                 "req_per_sec": round(rps, 1),
                 "ratio": round(ratio, 3),
-                "ratio_range": [round(min(ratios), 3), round(max(ratios), 3)],
+                "ratio_range": ratio_range,
                 "p50_ms": round(median([r["p50_ms"] for r in runs]), 2),
                 "p99_ms": round(median([r["p99_ms"] for r in runs]), 2),
                 "cpu_ms_per_request": round(cpu, 3) if cpu else None,
@@ -988,7 +989,7 @@ def print_table(rows: list[dict[str, Any]], target: float, passed: bool, kind: s
             flag += f"  ({row['errors']} errors)"
         print(
             f"{row['name']:<28} {row['req_per_sec']:>8.1f} {row['ratio']:>6.2f} "
-            f"{'{:.2f}-{:.2f}'.format(*row['ratio_range']) if row['app'] != 'reference' else '':>10} "
+            f"{'{:.2f}-{:.2f}'.format(*row['ratio_range']) if row['ratio_range'] else '':>10} "
             f"{row['p50_ms']:>7.2f} {row['p99_ms']:>7.2f} "
             f"{(f'{queries:g}' if queries is not None else '-'):>11} "
             f"{(f'{cpu:.2f}' if cpu else '-'):>10} {(f'{cpu_ratio:.2f}' if cpu_ratio else '-'):>9}{flag}"
