@@ -9,7 +9,7 @@ from flask import Flask, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp.config import PROJECT_ROOT, load_config
-from webapp.db import configure_sqlite, db, set_write_intent
+from webapp.db import configure_engine, db, set_read_request, set_write_intent
 from webapp.errors import register_error_handlers
 from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
@@ -45,7 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     remember_template_urls(app)
 
     with app.app_context():
-        configure_sqlite(db.engine)
+        configure_engine(db.engine)
 
     @app.before_request
     def _refuse_nul_bytes() -> None:
@@ -60,12 +60,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.before_request
     def _transaction_mode() -> None:
-        # SQLite: requests that may write take the write lock when they begin.
-        set_write_intent(request.method not in READ_METHODS or request.endpoint in WRITING_GETS)
+        # Requests that may write take SQLite's write lock when they begin; the others
+        # read in autocommit on PostgreSQL (see webapp/db.py).
+        writes = request.method not in READ_METHODS or request.endpoint in WRITING_GETS
+        set_write_intent(writes)
+        set_read_request(not writes)
 
     @app.teardown_request
-    def _end_write_intent(_exc: BaseException | None) -> None:
+    def _end_transaction_mode(_exc: BaseException | None) -> None:
         set_write_intent(False)
+        set_read_request(False)
 
     from webapp import accounts, admin, catalog, groups, main, social, tonight, weeks
     from webapp.providers import models as _provider_models  # noqa: F401  (tables for migrations)

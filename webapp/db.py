@@ -1,4 +1,5 @@
-"""Database base class, naming convention and the SQLite transaction mode.
+"""Database base class, naming convention and the transaction modes (SQLite's write
+lock, PostgreSQL's autocommit reads).
 
 Statements built once: queries that run on every request of a busy page (the user
 loader, a profile's sections) are module-level selects with bindparam() for their
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -50,6 +53,30 @@ def set_write_intent(value: bool) -> contextvars.Token[bool]:
     return _immediate.set(value)
 
 
+# PostgreSQL: a request that only reads (set_read_request, for GETs) runs its statements
+# in autocommit, sparing two round trips a request (BEGIN and ROLLBACK); under READ
+# COMMITTED every statement takes its own snapshot even inside a transaction, so a read
+# sees nothing different. Any other statement (a write, a locking read, a savepoint)
+# first turns the connection back into a transaction, so that whatever a read request
+# writes from there on is atomic as ever. Outside requests (CLI, tests, the vote storm)
+# and inside `write_transaction()` every transaction is a real one from its start.
+_reading: contextvars.ContextVar[bool] = contextvars.ContextVar("read_request", default=False)
+
+
+def set_read_request(value: bool) -> contextvars.Token[bool]:
+    return _reading.set(value)
+
+
+_LOCKING = re.compile(r"\bFOR (?:NO KEY UPDATE|UPDATE|KEY SHARE|SHARE)\b|pg_advisory", re.IGNORECASE)
+
+
+@lru_cache(maxsize=2048)
+def _plain_read(statement: str) -> bool:
+    """A SELECT that takes no lock: safe to run outside a transaction. Anything else,
+    lower-case SQL included, counts as needing one."""
+    return statement.startswith("SELECT ") and _LOCKING.search(statement) is None
+
+
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     """Run the enclosed session work in a write transaction (BEGIN IMMEDIATE on SQLite)."""
@@ -60,10 +87,31 @@ def write_transaction() -> Iterator[None]:
         _immediate.reset(token)
 
 
-def configure_sqlite(engine: Engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
 
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # psycopg sends BEGIN itself, before the first statement, unless in autocommit.
+        # Setting the flag is local: no transaction is open at a begin.
+        driver = conn.connection.driver_connection
+        autocommit = _reading.get() and not _immediate.get()
+        if driver.autocommit != autocommit:
+            driver.autocommit = autocommit
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _writes_are_transactions(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        driver = conn.connection.driver_connection
+        if driver.autocommit and not _plain_read(statement):
+            driver.autocommit = False  # this statement begins the transaction
+
+
+def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None

@@ -1,6 +1,11 @@
+import contextlib
+from collections.abc import Iterator
+
 import pytest
+from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.conftest import login, make_app
 from webapp.accounts import services as accounts
@@ -48,3 +53,92 @@ def test_a_sql_ascii_postgresql_database_keeps_unicode(database_url):
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{probe}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Transactions of read requests (webapp/db.py): on PostgreSQL a GET reads in autocommit,
+# and its first write or locking read turns it back into a transaction.
+
+def _postgresql_only(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite reads in a deferred transaction of its own")
+
+
+@contextlib.contextmanager
+def _open_transaction_after_each_statement() -> Iterator[list[bool]]:
+    """After each statement the app's engine runs: is a transaction open on the server?"""
+    seen: list[bool] = []
+
+    def after(conn, _cursor, _statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        seen.append(conn.connection.driver_connection.info.transaction_status.name != "IDLE")
+
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "after_cursor_execute", after)
+
+
+def test_postgresql_pages_read_without_a_transaction_and_forms_write_in_one(database_url, client, auth):
+    """A page's reads send no BEGIN and no ROLLBACK (two round trips of each request); a
+    form's statements all run inside its transaction."""
+    _postgresql_only(database_url)
+    me = auth.user
+    profile = f"/u/{me.username}"
+    settings = {"display_name": "Renamed", "username": me.username, "email": me.email, "bio": "hello"}
+    db.session.commit()
+    with _open_transaction_after_each_statement() as reads:
+        assert client.get(profile).status_code == 200
+        assert client.get("/friends").status_code == 200
+    assert reads and not any(reads)
+    with _open_transaction_after_each_statement() as writes:
+        assert client.post("/settings", data=settings).status_code == 303
+    assert writes and all(writes)
+    assert db.session.scalar(select(User.bio).where(User.id == me.id)) == "hello"
+
+
+@contextlib.contextmanager
+def _in_a_read_request(app: Flask, inside: bool) -> Iterator[None]:
+    if not inside:
+        yield
+        return
+    with app.test_request_context("/", method="GET"):
+        app.preprocess_request()  # the before-request hooks choose the transaction mode
+        yield
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["in a GET", "outside requests"])
+def test_writes_are_atomic_in_read_requests_too(app, make_user, inside):
+    """A GET may write (a due tonight vote is settled, a title's details cached). Its
+    writes are one transaction: when the second fails, the first is undone."""
+    taken = make_user(username="taken")
+    db.session.commit()
+    with _in_a_read_request(app, inside):
+        db.session.execute(select(User.id)).all()  # the request has read already
+        db.session.add(User(email="first@example.com", username="first", display_name="First"))
+        db.session.flush()
+        db.session.add(User(email="second@example.com", username=taken.username, display_name="Clash"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+    assert db.session.scalar(select(User.id).where(User.username == "first")) is None
+
+
+def test_a_locking_read_in_a_get_holds_its_lock(app, database_url, make_user):
+    """SELECT ... FOR UPDATE in a read request begins a transaction, so the row stays
+    locked until it ends (in autocommit the lock would be gone with the statement)."""
+    _postgresql_only(database_url)
+    user = make_user()
+    db.session.commit()
+    other = create_engine(database_url)
+    try:
+        with _in_a_read_request(app, inside=True):
+            db.session.execute(select(User.id).where(User.id == user.id).with_for_update()).all()
+            with other.connect() as conn:
+                conn.execute(text("SET lock_timeout = '200ms'"))
+                with pytest.raises(OperationalError, match="lock timeout"):
+                    conn.execute(update(User).where(User.id == user.id).values(bio="elsewhere"))
+            db.session.rollback()
+        with other.begin() as conn:  # released with the transaction
+            conn.execute(update(User).where(User.id == user.id).values(bio="elsewhere"))
+    finally:
+        other.dispose()
