@@ -1,5 +1,5 @@
-"""Database base class, naming convention and the transaction modes (SQLite's write
-lock, PostgreSQL's autocommit reads).
+"""Database base class, naming convention and the transaction modes (autocommit reads,
+SQLite's write lock).
 
 Statements built once: queries that run on every request of a busy page (the user
 loader, a profile's sections) are module-level selects with bindparam() for their
@@ -44,8 +44,8 @@ def utcnow() -> datetime:
 
 # SQLite: pysqlite's own transaction handling is switched off so that we can say
 # BEGIN IMMEDIATE for transactions that read then write (every non-GET request, or
-# code inside `write_transaction()`); reads keep a deferred BEGIN. WAL lets readers
-# run beside the one writer.
+# code inside `write_transaction()`); other transactions outside read requests keep a
+# deferred BEGIN. WAL lets readers run beside the one writer.
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_immediate", default=False)
 
 
@@ -53,13 +53,15 @@ def set_write_intent(value: bool) -> contextvars.Token[bool]:
     return _immediate.set(value)
 
 
-# PostgreSQL: a request that only reads (set_read_request, for GETs) runs its statements
-# in autocommit, sparing two round trips a request (BEGIN and ROLLBACK); under READ
-# COMMITTED every statement takes its own snapshot even inside a transaction, so a read
-# sees nothing different. Any other statement (a write, a locking read, a savepoint)
-# first turns the connection back into a transaction, so that whatever a read request
-# writes from there on is atomic as ever. Outside requests (CLI, tests, the vote storm)
-# and inside `write_transaction()` every transaction is a real one from its start.
+# Read requests (set_read_request, for GETs) run their statements in autocommit, on
+# both databases: no BEGIN and no ROLLBACK, two round trips a request on PostgreSQL and
+# two driver calls on SQLite. Each statement then reads its own snapshot. PostgreSQL's
+# READ COMMITTED does that inside a transaction too, so SQLite now reads the way
+# production does. Any other statement (a write, a locking read, a savepoint) first
+# begins a transaction (BEGIN IMMEDIATE on SQLite, which no read snapshot has to be
+# upgraded to), so whatever a read request writes from there on is atomic as ever.
+# Outside requests (CLI, tests, the vote storm) and inside `write_transaction()` every
+# transaction is a real one from its start.
 _reading: contextvars.ContextVar[bool] = contextvars.ContextVar("read_request", default=False)
 
 
@@ -125,9 +127,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        # Straight to the driver: every request begins a transaction, and this statement
-        # needs none of SQLAlchemy's statement handling (nor its echo or cursor events).
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if _immediate.get() else "BEGIN")
+        # Straight to the driver: these statements need none of SQLAlchemy's statement
+        # handling (nor its echo or cursor events).
+        if _immediate.get():
+            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
+        elif not _reading.get():
+            conn.connection.driver_connection.execute("BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _writes_are_transactions(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        driver = conn.connection.driver_connection
+        if not driver.in_transaction and _reading.get() and not _plain_read(statement):
+            driver.execute("BEGIN IMMEDIATE")  # this statement begins the transaction
 
 
 def _dialect_insert():  # type: ignore[no-untyped-def]

@@ -55,21 +55,20 @@ def test_a_sql_ascii_postgresql_database_keeps_unicode(database_url):
         admin.dispose()
 
 
-# Transactions of read requests (webapp/db.py): on PostgreSQL a GET reads in autocommit,
-# and its first write or locking read turns it back into a transaction.
-
-def _postgresql_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite reads in a deferred transaction of its own")
-
+# Transactions of read requests (webapp/db.py): a GET reads in autocommit, and its first
+# write or locking read begins a transaction.
 
 @contextlib.contextmanager
 def _open_transaction_after_each_statement() -> Iterator[list[bool]]:
-    """After each statement the app's engine runs: is a transaction open on the server?"""
+    """After each statement the app's engine runs: is a transaction open on the database?"""
     seen: list[bool] = []
 
     def after(conn, _cursor, _statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
-        seen.append(conn.connection.driver_connection.info.transaction_status.name != "IDLE")
+        driver = conn.connection.driver_connection
+        if conn.dialect.name == "sqlite":
+            seen.append(driver.in_transaction)
+        else:
+            seen.append(driver.info.transaction_status.name != "IDLE")
 
     event.listen(db.engine, "after_cursor_execute", after)
     try:
@@ -78,10 +77,9 @@ def _open_transaction_after_each_statement() -> Iterator[list[bool]]:
         event.remove(db.engine, "after_cursor_execute", after)
 
 
-def test_postgresql_pages_read_without_a_transaction_and_forms_write_in_one(database_url, client, auth):
-    """A page's reads send no BEGIN and no ROLLBACK (two round trips of each request); a
-    form's statements all run inside its transaction."""
-    _postgresql_only(database_url)
+def test_pages_read_without_a_transaction_and_forms_write_in_one(client, auth):
+    """A page's reads send no BEGIN and no ROLLBACK (on PostgreSQL two round trips of
+    each request); a form's statements all run inside its transaction."""
     me = auth.user
     profile = f"/u/{me.username}"
     settings = {"display_name": "Renamed", "username": me.username, "email": me.email, "bio": "hello"}
@@ -126,7 +124,8 @@ def test_writes_are_atomic_in_read_requests_too(app, make_user, inside):
 def test_a_locking_read_in_a_get_holds_its_lock(app, database_url, make_user):
     """SELECT ... FOR UPDATE in a read request begins a transaction, so the row stays
     locked until it ends (in autocommit the lock would be gone with the statement)."""
-    _postgresql_only(database_url)
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no row locks (its writers take the whole database)")
     user = make_user()
     db.session.commit()
     other = create_engine(database_url)
