@@ -96,14 +96,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _template_helpers() -> dict[str, Any]:
         return {
             "htmx_asset": app.config.get("HTMX_ASSET", "js/htmx-4.0.1.min.js"),
-            "pending_friend_requests": _pending_friend_requests,
+            "pending_friend_requests": navigation_pending_requests,
             "url_pattern": UrlPattern,
         }
 
     return app
 
 
-def _pending_friend_requests() -> int:
+def navigation_pending_requests() -> int:
     """For the navigation: called by base.html only, so fragments don't pay for it."""
     from flask import g
     from flask_login import current_user

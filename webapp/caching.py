@@ -4,8 +4,9 @@ A key carries a version number the database keeps up to date (users.profile_vers
 bumped by triggers), so a fragment is never invalidated: a change makes a new key, and
 the old entry ages out. Only HTML that is the same for every viewer it is served to may
 be cached: nothing about the viewer but what the key says. The one exception is the
-CSRF token of anonymous pages (`same_for_every_visitor`): it is cut out before storing
-and each visitor's own is put back.
+CSRF token of whole pages (`same_for_every_visitor` for anonymous visitors,
+`signed_in_page` for one signed-in viewer): it is cut out before storing and each
+visitor's own is put back.
 
 The cache is an optimisation. When it fails (Redis down or slow), the fragment is
 rendered as if it had missed, and the failure is logged.
@@ -13,6 +14,7 @@ rendered as if it had missed, and the failure is logged.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -64,6 +66,32 @@ def _set(key: str, value: str) -> None:
         log.warning("fragment cache unavailable, not storing %s: %s", key, error)
 
 
+def _servable_from_cache() -> bool:
+    """A plain GET with no query string and no flash messages waiting, while templates
+    don't reload (debug) and CSRF is on (some tests turn it off)."""
+    return (
+        request.method == "GET"
+        and not request.args
+        and not session.get("_flashes")
+        and not current_app.jinja_env.auto_reload
+        and current_app.config.get("WTF_CSRF_ENABLED", True)
+    )
+
+
+def _cached_page(key: str) -> Response | None:
+    html = _get(key)
+    if html is None:
+        return None
+    return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
+
+
+def _store_page(key: str, response: Response) -> None:
+    if response.status_code == 200:
+        token, body = generate_csrf(), response.get_data(as_text=True)  # the view's own token
+        if token in body:
+            _set(key, body.replace(token, CSRF_HOLE))
+
+
 def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Response]:
     """Serve a form page that every anonymous visitor sees alike from the cache, with the
     visitor's own CSRF token put in (generated, and kept in their session, as always).
@@ -78,27 +106,53 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        if (
-            request.method != "GET"
-            or request.args
-            or current_user.is_authenticated
-            or session.get("_flashes")
-            or current_app.jinja_env.auto_reload
-            or not current_app.config.get("WTF_CSRF_ENABLED", True)
-        ):
+        if current_user.is_authenticated or not _servable_from_cache():
             return view(*args, **kwargs)
         key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.script_root}"
-        html = _get(key)
-        if html is not None:
-            return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
+        cached = _cached_page(key)
+        if cached is not None:
+            return cached
         response = view(*args, **kwargs)
-        if response.status_code == 200:
-            token, body = generate_csrf(), response.get_data(as_text=True)  # the view's own token
-            if token in body:
-                _set(key, body.replace(token, CSRF_HOLE))
+        _store_page(key, response)
         return response
 
     return wrapper
+
+
+def signed_in_page(key: str, render_page: Callable[[], Response]) -> Response:
+    """A signed-in viewer's page from the cache, with their own CSRF token put in, or
+    `render_page()`'s answer, stored for next time (token cut out) when it is a 200.
+
+    `key` must name everything the page shows; `viewer_key()` names the navigation. The
+    page's path and mount point are added here. The same guards as for anonymous pages
+    apply: a query string, a flash message waiting, reloading templates or CSRF off
+    always render."""
+    if not _servable_from_cache():
+        return render_page()
+    key = f"{key}:{int(wants_fragment())}:{request.path}:{request.script_root}"
+    cached = _cached_page(key)
+    if cached is not None:
+        return cached
+    response = render_page()
+    _store_page(key, response)
+    return response
+
+
+def viewer_key() -> str:
+    """What base.html shows a signed-in viewer: their account (id and creation time, as
+    ids may be reused), name, admin link and count of pending friend requests."""
+    from webapp import navigation_pending_requests
+
+    me = current_user
+    return ":".join([str(me.id), f"{me.created_at.timestamp():.6f}", me.username, str(int(me.is_admin)),
+                     str(navigation_pending_requests())])
+
+
+def shown_fields(user: User, *names: str) -> str:
+    """A short digest of a person's fields that a page shows and profile_version does not
+    cover (the triggers bump it for their picks, viewings and friendships only)."""
+    text = "\x00".join(str(getattr(user, name)) for name in names)
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def person_key(kind: str, user: User, *parts: object) -> str:

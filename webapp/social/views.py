@@ -6,6 +6,7 @@ from werkzeug.wrappers import Response
 
 from webapp.accounts.models import User
 from webapp.accounts.services import get_user, normalise_username
+from webapp.caching import shown_fields, signed_in_page, viewer_key
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter, redeem_limit
@@ -20,7 +21,7 @@ from webapp.rendering import (
 )
 from webapp.social import bp, services
 from webapp.social.forms import InviteForm, RedeemForm, UserSearchForm
-from webapp.social.profile_sections import render_details
+from webapp.social.profile_sections import details_key, render_details
 
 
 
@@ -61,15 +62,28 @@ def profile(username: str) -> Response:
     relation = request_id = None
     if viewer is not None and not is_self:
         relation, request_id = services.relations(viewer, [user])[user.id]
-    return render(
-        "social/profile.html",
-        profile=user,
-        is_self=is_self,
-        can_see=can_see,
-        relation=relation,
-        request_id=request_id,
-        details=render_details(user, is_self) if can_see else None,
-    )
+
+    def page() -> Response:
+        return render(
+            "social/profile.html",
+            profile=user,
+            is_self=is_self,
+            can_see=can_see,
+            relation=relation,
+            request_id=request_id,
+            details=render_details(user, is_self) if can_see else None,
+        )
+
+    if viewer is None:
+        return page()
+    # The whole page, for this viewer: their navigation, the person (the details' key
+    # names the rest), what the viewer may see and do, and the day ("this week").
+    key = ":".join([
+        "page:profile", viewer_key(), details_key(user, is_self),
+        shown_fields(user, "display_name", "bio", "is_private"),
+        str(int(can_see)), str(relation.value if relation else "self"), str(request_id),
+    ])
+    return signed_in_page(key, page)
 
 
 @bp.route("/u/<username>/friends")
