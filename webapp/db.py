@@ -96,21 +96,35 @@ def configure_engine(engine: Engine) -> None:
         _configure_postgresql(engine)
 
 
+# Marks a connection that read-request autocommit was switched on for (and by): only
+# those are switched back, so a connection asked for with isolation_level="AUTOCOMMIT"
+# (VACUUM, CREATE DATABASE) keeps it.
+READ_AUTOCOMMIT = "marquee_read_autocommit"
+
+
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
         # psycopg sends BEGIN itself, before the first statement, unless in autocommit.
         # Setting the flag is local: no transaction is open at a begin.
-        driver = conn.connection.driver_connection
-        autocommit = _reading.get() and not _immediate.get()
-        if driver.autocommit != autocommit:
-            driver.autocommit = autocommit
+        driver, info = conn.connection.driver_connection, conn.connection.info
+        if _reading.get() and not _immediate.get():
+            if not driver.autocommit:
+                driver.autocommit = info[READ_AUTOCOMMIT] = True
+        elif info.pop(READ_AUTOCOMMIT, False):
+            driver.autocommit = False
 
     @event.listens_for(engine, "before_cursor_execute")
     def _writes_are_transactions(conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
-        driver = conn.connection.driver_connection
-        if driver.autocommit and not _plain_read(statement):
-            driver.autocommit = False  # this statement begins the transaction
+        info = conn.connection.info
+        if info.get(READ_AUTOCOMMIT) and not _plain_read(statement):
+            del info[READ_AUTOCOMMIT]
+            conn.connection.driver_connection.autocommit = False  # this statement begins the transaction
+
+    @event.listens_for(engine, "checkin")
+    def _end_read_autocommit(dbapi_connection, record):  # type: ignore[no-untyped-def]
+        if record.info.pop(READ_AUTOCOMMIT, False) and not dbapi_connection.closed:
+            dbapi_connection.autocommit = False
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -141,3 +141,14 @@ def test_a_locking_read_in_a_get_holds_its_lock(app, database_url, make_user):
             conn.execute(update(User).where(User.id == user.id).values(bio="elsewhere"))
     finally:
         other.dispose()
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["in a GET", "outside requests"])
+def test_an_autocommit_connection_asked_for_stays_autocommit(app, app_ctx, database_url, inside):
+    """Read-request autocommit only switches back what it switched on: VACUUM (which no
+    transaction may hold) still runs on a connection asked for with AUTOCOMMIT."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: the SQLite engine has no isolation-level switch")
+    with _in_a_read_request(app, inside):
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE users"))
