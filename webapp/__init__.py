@@ -104,7 +104,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def navigation_pending_requests() -> int:
-    """For the navigation: called by base.html only, so fragments don't pay for it."""
+    """For the navigation: called by base.html and by the key of cached signed-in pages
+    (webapp.caching.viewer_key), so fragments don't pay for it."""
     from flask import g
     from flask_login import current_user
 

@@ -138,12 +138,11 @@ def signed_in_page(key: str, render_page: Callable[[], Response]) -> Response:
     return response
 
 
-def viewer_key() -> str:
-    """What base.html shows a signed-in viewer: their account (id and creation time, as
-    ids may be reused), name, admin link and count of pending friend requests."""
+def viewer_key(me: User) -> str:
+    """What base.html shows the signed-in viewer `me`: their account (id and creation
+    time, as ids may be reused), name, admin link and count of pending friend requests."""
     from webapp import navigation_pending_requests
 
-    me = current_user
     return ":".join([str(me.id), f"{me.created_at.timestamp():.6f}", me.username, str(int(me.is_admin)),
                      str(navigation_pending_requests())])
 

@@ -79,7 +79,7 @@ def profile(username: str) -> Response:
     # The whole page, for this viewer: their navigation, the person (the details' key
     # names the rest), what the viewer may see and do, and the day ("this week").
     key = ":".join([
-        "page:profile", viewer_key(), details_key(user, is_self),
+        "page:profile", viewer_key(viewer), details_key(user, is_self),
         shown_fields(user, "display_name", "bio", "is_private"),
         str(int(can_see)), str(relation.value if relation else "self"), str(request_id),
     ])
