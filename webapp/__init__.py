@@ -14,7 +14,7 @@ from webapp.errors import register_error_handlers
 from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
 from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
-from webapp.security import init_security_headers
+from webapp.security import SessionCookies, init_security_headers
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # GET endpoints that write by protocol (an OAuth callback creates or links accounts).
@@ -30,6 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
+    app.session_interface = SessionCookies()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

@@ -6,7 +6,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import HTMX, track_app
+from tests.conftest import HTMX, login, make_app, track_app
 from tests.guards.checks import header_problems
 from webapp import create_app
 from webapp.accounts.models import User
@@ -119,3 +119,23 @@ def test_oversized_body_is_refused_with_413(client):
 def test_anonymous_reading_sets_no_cookie(client):
     response = client.get("/")
     assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_session_cookies_follow_the_secret_key_and_its_fallbacks(database_url, make_user):
+    """The session signer is built once per key set: a new SECRET_KEY ends every session
+    at once, and putting the old key in SECRET_KEY_FALLBACKS brings them back."""
+    app = make_app(database_url, SECRET_KEY="first-key-" + "x" * 30)
+    user = make_user()
+    client = app.test_client()
+    login(client, user)
+    assert client.get("/settings").status_code == 200
+    assert client.get("/settings").status_code == 200  # the same signer, reused
+
+    app.secret_key = app.config["SECRET_KEY"] = "second-key-" + "y" * 30
+    assert client.get("/settings").status_code == 302, "signed with the old key: logged out"
+
+    login(client, user)  # a session signed with the new key
+    assert client.get("/settings").status_code == 200
+    app.secret_key = app.config["SECRET_KEY"] = "third-key-" + "z" * 30
+    app.config["SECRET_KEY_FALLBACKS"] = ["second-key-" + "y" * 30]
+    assert client.get("/settings").status_code == 200, "the fallback still verifies it"
