@@ -197,3 +197,14 @@ def test_anonymous_visitors_are_never_served_a_signed_in_copy(csrf_app, make_use
     served(signed_in(csrf_app, ann), "/u/ann")
     page = csrf_app.test_client().get("/u/ann").get_data(as_text=True)
     assert "Log in" in page and "Log out" not in page
+
+
+def test_only_the_canonical_path_is_kept(csrf_app, make_user):
+    """/u/ANN shows ann's page too, but is rendered each time: otherwise every spelling
+    of a name would be another entry, and anyone could fill the cache."""
+    ann = make_user(username="ann")
+    client = signed_in(csrf_app, ann)
+    served(client, "/u/ANN")
+    with renders(csrf_app) as rendered:
+        assert "@ann" in served(client, "/u/ANN")
+    assert rendered

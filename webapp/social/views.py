@@ -74,8 +74,8 @@ def profile(username: str) -> Response:
             details=render_details(user, is_self) if can_see else None,
         )
 
-    if viewer is None:
-        return page()
+    if viewer is None or username != user.username:
+        return page()  # only the canonical path is kept: /u/ANN must not fill the cache
     # The whole page, for this viewer: their navigation, the person (the details' key
     # names the rest), what the viewer may see and do, and the day ("this week").
     key = ":".join([
