@@ -1,0 +1,61 @@
+"""The session's user is loaded by one Core query and attached to the request's session
+as if an ORM query had loaded it (webapp._init_login). These tests pin that it is an
+ordinary persistent account: the same object as any later query for the row, with its
+changes flushed and nothing else written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from flask_login import current_user
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import InvalidRequestError
+
+from webapp.accounts.models import User
+from webapp.db import db
+
+
+@contextmanager
+def signed_in_request(app: Flask, user: User) -> Iterator[None]:
+    token = user.get_id()
+    db.session.commit()
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["_user_id"] = token
+        session["_fresh"] = True
+        app.preprocess_request()
+        yield
+        db.session.rollback()
+
+
+def test_the_session_user_is_a_persistent_account_like_any_loaded_one(app, make_user):
+    ann = make_user(username="ann", bio="Films on Fridays.")
+    ann_id = ann.id
+    db.session.remove()  # nothing of the set-up left in the request's session
+    with signed_in_request(app, db.session.get(User, ann_id)):
+        db.session.remove()
+        me = current_user._get_current_object()
+        state = inspect(me)
+        assert state.persistent and not state.modified
+        assert me.bio == "Films on Fridays." and me.username == "ann"
+        assert db.session.get(User, ann_id) is me
+        assert db.session.scalars(select(User).where(User.username == "ann")).one() is me
+        with pytest.raises(InvalidRequestError):
+            me.identities  # noqa: B018  (lazy="raise", as for a queried account)
+        me.bio = "Albums on Sundays."
+        db.session.commit()
+    db.session.remove()
+    assert db.session.scalar(select(User.bio).where(User.id == ann_id)) == "Albums on Sundays."
+
+
+def test_an_account_the_request_already_loaded_is_reused(app, make_user):
+    ann_id = make_user(username="ann").id
+    db.session.remove()
+    with signed_in_request(app, db.session.get(User, ann_id)):
+        db.session.remove()
+        loaded_first = db.session.get(User, ann_id)
+        assert current_user._get_current_object() is loaded_first
