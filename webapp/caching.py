@@ -139,12 +139,11 @@ def signed_in_page(key: str, render_page: Callable[[], Response]) -> Response:
 
 
 def viewer_key(me: User) -> str:
-    """What base.html shows the signed-in viewer `me`: their account (id and creation
-    time, as ids may be reused), name, admin link and count of pending friend requests."""
+    """What base.html shows the signed-in viewer `me`: their account (`person_key`), name,
+    admin link and count of pending friend requests."""
     from webapp import navigation_pending_requests
 
-    return ":".join([str(me.id), f"{me.created_at.timestamp():.6f}", me.username, str(int(me.is_admin)),
-                     str(navigation_pending_requests())])
+    return person_key("viewer", me, me.username, int(me.is_admin), navigation_pending_requests())
 
 
 def shown_fields(user: User, *names: str) -> str:
