@@ -52,10 +52,10 @@ class SessionCookies(SecureCookieSessionInterface):
     current keys instead of on every request (a few percent of a signed-in page). A new
     SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one."""
 
+    _built: tuple[Any, Any] | None = None  # (keys, serializer); create_app makes one per app
+
     def get_signing_serializer(self, app: Flask) -> Any:
         keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        built = app.extensions.get("marquee_session_serializer")
-        if built is None or built[0] != keys:
-            built = (keys, super().get_signing_serializer(app))
-            app.extensions["marquee_session_serializer"] = built
-        return built[1]
+        if self._built is None or self._built[0] != keys:
+            self._built = (keys, super().get_signing_serializer(app))
+        return self._built[1]
