@@ -9,7 +9,7 @@ from flask import Flask, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp.config import PROJECT_ROOT, load_config
-from webapp.db import configure_engine, db, set_read_request, set_write_intent
+from webapp.db import add_when_used, configure_engine, context_connection, db, init_db, set_read_request, set_write_intent
 from webapp.errors import register_error_handlers
 from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.session_interface = SessionCookies()
 
-    db.init_app(app)
+    init_db(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
@@ -135,11 +135,12 @@ def _init_login(app: Flask) -> None:
 
     # One query for the user and the pending friend-request count the navigation shows,
     # built once (see "Statements built once" in webapp/db.py): every logged-in request.
-    # It runs as a Core query, and the row becomes a User the way SQLAlchemy documents
-    # for building loaded instances without SQL (make_transient_to_detached, then add):
-    # the ORM's result processing cost 7% of a cached page. The User is persistent in
-    # the request's session as if a query had loaded it: changes to it are flushed,
-    # and a later query for the same row returns this object.
+    # It runs as a Core query on the app context's connection, and the row becomes a
+    # User the way SQLAlchemy documents for building loaded instances without SQL
+    # (make_transient_to_detached): the ORM's result processing cost 7% of a cached
+    # page. The User joins the request's ORM session when there is one (a page served
+    # from the cache never creates it) as if a query had loaded it: changes to it are
+    # flushed, and a later query for the same row returns this object.
     mapper = inspect(User)
     attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
     pending = select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == User.id).scalar_subquery()
@@ -150,14 +151,16 @@ def _init_login(app: Flask) -> None:
     id_position = keys.index("id")
 
     def as_loaded(values: tuple[object, ...]) -> User:
-        identity = mapper.identity_key_from_primary_key([values[id_position]])
-        existing = db.session.identity_map.get(identity)
-        if existing is not None:
-            return existing  # type: ignore[no-any-return]
-        user: User = mapper.class_manager.new_instance()
+        if db.session.registry.has():
+            identity = mapper.identity_key_from_primary_key([values[id_position]])
+            user = db.session.identity_map.get(identity)
+            if user is not None:
+                add_when_used(user)
+                return user  # type: ignore[no-any-return]
+        user = mapper.class_manager.new_instance()
         user.__dict__.update(zip(keys, values, strict=True))
         make_transient_to_detached(user)
-        db.session.add(user)
+        add_when_used(user)
         return user
 
     @login_manager.user_loader
@@ -165,7 +168,7 @@ def _init_login(app: Flask) -> None:
         user_id, _, version = token.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
-        row = db.session.connection().execute(user_with_pending, {"user_id": int(user_id)}).first()
+        row = context_connection().execute(user_with_pending, {"user_id": int(user_id)}).first()
         if row is None:
             return None
         user, g.pending_friend_requests = as_loaded(tuple(row)[:-1]), row[-1]

@@ -16,9 +16,13 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from typing import Any
+
+from flask import Flask, g
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from flask_sqlalchemy.session import Session
+from sqlalchemy import MetaData, event, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -34,7 +38,65 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# One connection per app context (a request, a CLI command): opened on first use, by
+# the ORM session or by code that needs no session, and closed when the context ends.
+# A page served from the cache reads the signed-in account on it and never creates an
+# ORM session: creating and closing one cost 15% of such a page.
+_CONNECTION = "marquee_connection"
+_WAITING = "marquee_waiting_instances"
+
+
+def context_connection() -> Connection:
+    """The app context's database connection."""
+    connection: Connection | None = g.get(_CONNECTION)
+    if connection is None or connection.closed:
+        connection = db.engine.connect()
+        setattr(g, _CONNECTION, connection)
+    return connection
+
+
+def add_when_used(instance: object) -> None:
+    """Keep a loaded instance (see make_transient_to_detached) in the app context's ORM
+    sessions: the current one if it exists, and each one created later in the context.
+    Until then it reads like a loaded instance; what is changed on it meanwhile is
+    flushed once it is in a session."""
+    g.setdefault(_WAITING, []).append(instance)
+    if db.session.registry.has():
+        db.session.add(instance)
+
+
+class ContextSession(Session):
+    """db.session: an ORM session on the app context's connection, which it controls
+    fully (join_transaction_mode="control_fully"): its commit commits and its rollback
+    rolls back a transaction begun on that connection before the session existed."""
+
+    def __init__(self, db: SQLAlchemy, **kwargs: Any) -> None:
+        super().__init__(db, **kwargs)
+        for instance in g.get(_WAITING, ()):
+            state = inspect(instance)
+            if state.detached and not state.was_deleted:
+                self.add(instance)
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        return bind if bind is not None else context_connection()
+
+
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={"class_": ContextSession, "join_transaction_mode": "control_fully"},
+)
+
+
+def init_db(app: Flask) -> None:
+    db.init_app(app)
+
+    @app.teardown_appcontext
+    def _close_context_connection(_exc: BaseException | None) -> None:
+        db.session.remove()  # first, whichever teardown runs first: it may hold a transaction
+        connection = g.pop(_CONNECTION, None)
+        g.pop(_WAITING, None)
+        if connection is not None:
+            connection.close()
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,8 @@
-"""The session's user is loaded by one Core query and attached to the request's session
-as if an ORM query had loaded it (webapp._init_login). These tests pin that it is an
-ordinary persistent account: the same object as any later query for the row, with its
-changes flushed and nothing else written."""
+"""The session's user is loaded by one Core query on the app context's connection, and
+joins the request's ORM session as if an ORM query had loaded it, once there is one
+(webapp._init_login, webapp.db.add_when_used). These tests pin that it is an ordinary
+persistent account as soon as the session is used: the same object as any later query
+for the row, with its changes flushed and nothing else written."""
 
 from __future__ import annotations
 
@@ -39,10 +40,11 @@ def test_the_session_user_is_a_persistent_account_like_any_loaded_one(app, make_
     with signed_in_request(app, db.session.get(User, ann_id)):
         db.session.remove()
         me = current_user._get_current_object()
+        assert not db.session.registry.has()  # loading the account made no ORM session
+        assert me.bio == "Films on Fridays." and me.username == "ann"
+        assert db.session.get(User, ann_id) is me  # the session's first use takes it in
         state = inspect(me)
         assert state.persistent and not state.modified
-        assert me.bio == "Films on Fridays." and me.username == "ann"
-        assert db.session.get(User, ann_id) is me
         assert db.session.scalars(select(User).where(User.username == "ann")).one() is me
         with pytest.raises(InvalidRequestError):
             me.identities  # noqa: B018  (lazy="raise", as for a queried account)
@@ -52,6 +54,31 @@ def test_the_session_user_is_a_persistent_account_like_any_loaded_one(app, make_
     assert db.session.scalar(select(User.bio).where(User.id == ann_id)) == "Albums on Sundays."
 
 
+def test_a_change_made_before_the_session_exists_is_flushed_with_it(app, make_user):
+    ann_id = make_user(username="ann", bio="Films on Fridays.").id
+    db.session.remove()
+    with signed_in_request(app, db.session.get(User, ann_id)):
+        db.session.remove()
+        me = current_user._get_current_object()
+        me.bio = "Albums on Sundays."
+        assert not db.session.registry.has()
+        db.session.commit()
+    db.session.remove()
+    assert db.session.scalar(select(User.bio).where(User.id == ann_id)) == "Albums on Sundays."
+
+
+def test_the_account_joins_every_session_of_the_request(app, make_user):
+    ann_id = make_user(username="ann").id
+    db.session.remove()
+    with signed_in_request(app, db.session.get(User, ann_id)):
+        me = current_user._get_current_object()
+        assert db.session.get(User, ann_id) is me
+        db.session.remove()  # closing a session lets its instances go
+        assert inspect(me).detached
+        assert db.session.get(User, ann_id) is me  # the next session takes it in again
+        assert inspect(me).persistent
+
+
 def test_an_account_the_request_already_loaded_is_reused(app, make_user):
     ann_id = make_user(username="ann").id
     db.session.remove()
@@ -59,3 +86,15 @@ def test_an_account_the_request_already_loaded_is_reused(app, make_user):
         db.session.remove()
         loaded_first = db.session.get(User, ann_id)
         assert current_user._get_current_object() is loaded_first
+
+
+def test_a_deleted_account_does_not_come_back_in_a_later_session(app, make_user):
+    ann_id = make_user(username="ann").id
+    db.session.remove()
+    with signed_in_request(app, db.session.get(User, ann_id)):
+        me = current_user._get_current_object()
+        db.session.delete(db.session.get(User, ann_id))
+        db.session.commit()
+        db.session.remove()
+        assert db.session.get(User, ann_id) is None
+        assert inspect(me).detached

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import Connection, create_engine, event, select, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.conftest import login, make_app
@@ -47,7 +47,7 @@ def test_a_sql_ascii_postgresql_database_keeps_unicode(database_url):
             client = app.test_client()
             login(client, user)
             assert name_shown in client.get("/u/zoe").get_data(as_text=True)
-            db.session.remove()
+        with app.app_context():  # the first one's connection is closed with it
             db.engine.dispose()
     finally:
         with admin.connect() as conn:
@@ -152,3 +152,52 @@ def test_an_autocommit_connection_asked_for_stays_autocommit(app, app_ctx, datab
     with _in_a_read_request(app, inside):
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE users"))
+
+
+# The app context's one connection (webapp.db.context_connection): the user loader reads
+# on it before any ORM session exists, and the session then works on it.
+
+@contextlib.contextmanager
+def _connections() -> Iterator[list[Connection]]:
+    """The connections the app's engine hands out meanwhile (kept, so none is closed by
+    being garbage-collected)."""
+    opened: list[Connection] = []
+    keep = opened.append
+    event.listen(db.engine, "engine_connect", keep)
+    try:
+        yield opened
+    finally:
+        event.remove(db.engine, "engine_connect", keep)
+
+
+def test_a_request_takes_one_connection_and_closes_it(client, auth):
+    """The signed-in account, read before any ORM session exists, and a page's own
+    queries share one connection: on PostgreSQL a second one would cost another ping.
+    It is closed (back in the pool) when the request ends."""
+    me = auth.user
+    db.session.commit()
+    settings = {"display_name": "Renamed", "username": me.username, "email": me.email, "bio": "hello"}
+    for method, path in [("GET", "/friends"), ("GET", f"/u/{me.username}"), ("GET", "/settings"),
+                         ("POST", "/settings")]:
+        with _connections() as opened:
+            response = client.open(path, method=method, data=settings if method == "POST" else None)
+            assert response.status_code in (200, 303)
+        assert len(opened) == 1 and opened[0].closed, path
+
+
+@pytest.mark.parametrize("commit", [True, False], ids=["commit", "rollback"])
+def test_the_session_controls_a_transaction_begun_before_it(app, make_user, commit):
+    """A form request reads the account on the context's connection first, which begins
+    its transaction (BEGIN IMMEDIATE on SQLite). The session created afterwards commits
+    or rolls back that transaction, with what was written on the connection before it."""
+    from webapp.db import context_connection
+
+    db.session.commit()
+    with app.app_context(), app.test_request_context("/settings", method="POST"):
+        app.preprocess_request()  # write intent, as for any form
+        context_connection().execute(User.__table__.insert().values(
+            email="early@example.com", username="early", display_name="Early"))
+        db.session.add(User(email="late@example.com", username="late", display_name="Late"))
+        db.session.commit() if commit else db.session.rollback()
+    names = set(db.session.scalars(select(User.username).where(User.username.in_(["early", "late"]))))
+    assert names == ({"early", "late"} if commit else set())

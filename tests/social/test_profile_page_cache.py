@@ -12,12 +12,13 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import event
 
 from tests.accounts.test_page_cache import renders
 from tests.conftest import login
 from webapp.accounts import services as accounts
 from webapp.accounts.models import User
-from webapp.db import db
+from webapp.db import ContextSession, db
 from webapp.extensions import cache
 from webapp.social import services as social
 
@@ -52,9 +53,21 @@ def test_the_second_view_costs_no_render_and_equals_the_first(csrf_app, make_use
     ann = make_user(username="ann")
     client = signed_in(csrf_app, ann)
     first = client.get("/u/ann")
-    with renders(csrf_app) as rendered:
-        second = client.get("/u/ann")
+    sessions_used: list[object] = []
+    own = db.session()  # the test's (the client commits it before each request)
+
+    def used(session, transaction) -> None:  # type: ignore[no-untyped-def]
+        if session is not own:
+            sessions_used.append(session)
+
+    event.listen(ContextSession, "after_transaction_create", used)
+    try:
+        with renders(csrf_app) as rendered:
+            second = client.get("/u/ann")
+    finally:
+        event.remove(ContextSession, "after_transaction_create", used)
     assert rendered == []
+    assert sessions_used == []  # the account is read on the connection: no ORM session at all
     assert normalised(second.get_data(as_text=True)) == normalised(first.get_data(as_text=True))
     assert second.headers.get("Vary") == first.headers.get("Vary")
     assert second.headers.get("Content-Security-Policy") == first.headers.get("Content-Security-Policy")
