@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
@@ -139,3 +141,48 @@ def test_session_cookies_follow_the_secret_key_and_its_fallbacks(database_url, m
     app.secret_key = app.config["SECRET_KEY"] = "third-key-" + "z" * 30
     app.config["SECRET_KEY_FALLBACKS"] = ["second-key-" + "y" * 30]
     assert client.get("/settings").status_code == 200, "the fallback still verifies it"
+
+
+def test_a_remembered_session_cookie_still_expires(database_url, make_user, monkeypatch):
+    """A cookie verified once is only decoded on later requests, but its age is still
+    checked: past PERMANENT_SESSION_LIFETIME (30 days) it opens no session."""
+    app = make_app(database_url)
+    client = app.test_client()
+    login(client, make_user())
+    assert client.get("/settings").status_code == 200
+    assert client.get("/settings").status_code == 200  # remembered by now
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 29 * 24 * 3600)
+    assert client.get("/settings").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: now + 31 * 24 * 3600)
+    assert client.get("/settings").status_code == 302, "expired: logged out"
+
+
+def test_a_remembered_session_cookie_gives_each_request_its_own_data(app):
+    """Two requests with the same cookie each get fresh session data: what one request
+    changes without sending a new cookie back never shows in the next."""
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["cart"] = ["a"]
+        cookie = app.session_interface.get_signing_serializer(app).dumps(dict(session))
+    name = app.config["SESSION_COOKIE_NAME"]
+    for _ in range(3):
+        with app.test_request_context("/", headers={"Cookie": f"{name}={cookie}"}) as ctx:
+            assert ctx.session["cart"] == ["a"]
+            ctx.session["cart"].append("b")
+            ctx.session["extra"] = True
+
+
+def test_a_tampered_session_cookie_opens_no_session(database_url, make_user):
+    app = make_app(database_url)
+    client = app.test_client()
+    login(client, make_user())
+    assert client.get("/settings").status_code == 200
+    name = app.config["SESSION_COOKIE_NAME"]
+    good = client.get_cookie(name).value
+    for bad in (good[:-1] + ("A" if good[-1] != "A" else "B"), good + "x", good[1:]):
+        client.set_cookie(name, bad)
+        assert client.get("/settings").status_code == 302, bad
+    client.set_cookie(name, good)
+    assert client.get("/settings").status_code == 200
