@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from functools import lru_cache
-
 from typing import Any
 
 from flask import Flask, g
@@ -78,6 +77,7 @@ class ContextSession(Session):
                 self.add(instance)
 
     def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        # One database (no SQLALCHEMY_BINDS): every mapper's bind is the context's.
         return bind if bind is not None else context_connection()
 
 
