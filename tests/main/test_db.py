@@ -1,5 +1,5 @@
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from flask import Flask
@@ -59,6 +59,16 @@ def test_a_sql_ascii_postgresql_database_keeps_unicode(database_url):
 # write or locking read begins a transaction.
 
 @contextlib.contextmanager
+def _engine_event(name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """`listener` hears the app engine's event `name` inside the block."""
+    event.listen(db.engine, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(db.engine, name, listener)
+
+
+@contextlib.contextmanager
 def _open_transaction_after_each_statement() -> Iterator[list[bool]]:
     """After each statement the app's engine runs: is a transaction open on the database?"""
     seen: list[bool] = []
@@ -70,11 +80,8 @@ def _open_transaction_after_each_statement() -> Iterator[list[bool]]:
         else:
             seen.append(driver.info.transaction_status.name != "IDLE")
 
-    event.listen(db.engine, "after_cursor_execute", after)
-    try:
+    with _engine_event("after_cursor_execute", after):
         yield seen
-    finally:
-        event.remove(db.engine, "after_cursor_execute", after)
 
 
 def test_pages_read_without_a_transaction_and_forms_write_in_one(client, auth):
@@ -162,12 +169,8 @@ def _connections() -> Iterator[list[Connection]]:
     """The connections the app's engine hands out meanwhile (kept, so none is closed by
     being garbage-collected)."""
     opened: list[Connection] = []
-    keep = opened.append
-    event.listen(db.engine, "engine_connect", keep)
-    try:
+    with _engine_event("engine_connect", opened.append):
         yield opened
-    finally:
-        event.remove(db.engine, "engine_connect", keep)
 
 
 def test_a_request_takes_one_connection_and_closes_it(client, auth):
