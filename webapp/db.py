@@ -42,7 +42,7 @@ class Base(DeclarativeBase):
 # A page served from the cache reads the signed-in account on it and never creates an
 # ORM session: creating and closing one cost 15% of such a page.
 _CONNECTION = "marquee_connection"
-_WAITING = "marquee_waiting_instances"
+_KEPT = "marquee_kept_instances"  # what every ORM session of the context takes in
 
 
 def context_connection() -> Connection:
@@ -59,7 +59,7 @@ def add_when_used(instance: object) -> None:
     sessions: the current one if it exists, and each one created later in the context.
     Until then it reads like a loaded instance; what is changed on it meanwhile is
     flushed once it is in a session."""
-    g.setdefault(_WAITING, []).append(instance)
+    g.setdefault(_KEPT, []).append(instance)
     if db.session.registry.has():
         db.session.add(instance)
 
@@ -71,7 +71,7 @@ class ContextSession(Session):
 
     def __init__(self, db: SQLAlchemy, **kwargs: Any) -> None:
         super().__init__(db, **kwargs)
-        for instance in g.get(_WAITING, ()):
+        for instance in g.get(_KEPT, ()):
             state = inspect(instance)
             if state.detached and not state.was_deleted:
                 self.add(instance)
@@ -94,7 +94,7 @@ def init_db(app: Flask) -> None:
     def _close_context_connection(_exc: BaseException | None) -> None:
         db.session.remove()  # first, whichever teardown runs first: it may hold a transaction
         connection = g.pop(_CONNECTION, None)
-        g.pop(_WAITING, None)
+        g.pop(_KEPT, None)
         if connection is not None:
             connection.close()
 

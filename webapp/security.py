@@ -57,8 +57,8 @@ class SessionCookies(SecureCookieSessionInterface):
     contents: the same cookie again (a signed-in visitor's next page) is only
     decoded, as long as it is younger than PERMANENT_SESSION_LIFETIME. Checking the
     signature again cost 4% of a page served from the cache. Only a cookie this
-    process signed or verified can match, byte for byte, so nothing unsigned is ever
-    let in; each request still gets its own session data. A new SECRET_KEY or
+    process has verified can match, byte for byte, so nothing unsigned is ever let
+    in; each request still gets its own session data. A new SECRET_KEY or
     SECRET_KEY_FALLBACKS starts afresh."""
 
     REMEMBERED = 4096  # cookies per process; more and the memory starts afresh
