@@ -78,18 +78,18 @@ def _servable_from_cache() -> bool:
     )
 
 
-def _cached_page(key: str) -> Response | None:
+def _page_from_cache(key: str, render_page: Callable[[], Response]) -> Response:
+    """The page stored under `key` with the visitor's own CSRF token put in, or
+    `render_page()`'s answer, stored with its token cut out when it is a 200."""
     html = _get(key)
-    if html is None:
-        return None
-    return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
-
-
-def _store_page(key: str, response: Response) -> None:
+    if html is not None:
+        return vary_on_htmx(make_response(html.replace(CSRF_HOLE, generate_csrf())))
+    response = render_page()
     if response.status_code == 200:
         token, body = generate_csrf(), response.get_data(as_text=True)  # the view's own token
         if token in body:
             _set(key, body.replace(token, CSRF_HOLE))
+    return response
 
 
 def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Response]:
@@ -109,12 +109,7 @@ def same_for_every_visitor(view: Callable[..., Response]) -> Callable[..., Respo
         if current_user.is_authenticated or not _servable_from_cache():
             return view(*args, **kwargs)
         key = f"page:{request.endpoint}:{int(wants_fragment())}:{request.script_root}"
-        cached = _cached_page(key)
-        if cached is not None:
-            return cached
-        response = view(*args, **kwargs)
-        _store_page(key, response)
-        return response
+        return _page_from_cache(key, lambda: view(*args, **kwargs))
 
     return wrapper
 
@@ -129,13 +124,7 @@ def signed_in_page(key: str, render_page: Callable[[], Response]) -> Response:
     always render."""
     if not _servable_from_cache():
         return render_page()
-    key = f"{key}:{int(wants_fragment())}:{request.path}:{request.script_root}"
-    cached = _cached_page(key)
-    if cached is not None:
-        return cached
-    response = render_page()
-    _store_page(key, response)
-    return response
+    return _page_from_cache(f"{key}:{int(wants_fragment())}:{request.path}:{request.script_root}", render_page)
 
 
 def viewer_key(me: User) -> str:
