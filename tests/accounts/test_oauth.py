@@ -496,7 +496,9 @@ def test_forged_or_mismatched_state_is_refused(
         back = redirect_back(at_provider(start(browser, provider)))
         params = query(back)
         if forgery == "altered state":
-            back = f"{CALLBACK}?code={params['code']}&state={params['state'][:-2]}xx"
+            state = params["state"]
+            altered = state[:-2] + ("xx" if not state.endswith("xx") else "yy")
+            back = f"{CALLBACK}?code={params['code']}&state={altered}"
         else:
             back = f"{CALLBACK}?code={params['code']}"
     response = callback(browser, back)
