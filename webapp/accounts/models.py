@@ -17,6 +17,9 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: both are unique case-insensitively.
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    # When the address was proven: a mailed link followed, or a provider that said so.
+    # An unverified address links no social sign-in and gets no account mail but its link.
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
     username: Mapped[str] = mapped_column(String(30), unique=True)
     display_name: Mapped[str] = mapped_column(String(50))
     # None for accounts that sign in only through OAuth, and for imported accounts.
