@@ -1,5 +1,8 @@
 """Extensions are created here at import and bound to the app in create_app()."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from authlib.integrations.flask_client import OAuth
 from flask_caching import Cache
 from flask_htmx import HTMX
@@ -10,6 +13,8 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 from webapp.db import db
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
@@ -22,13 +27,32 @@ cache = Cache()
 
 @limiter.request_filter
 def _reads_are_never_limited() -> bool:
-    """Limits guard attempts (logins, sign-ups, code guesses), which are all POSTs; a
-    read never counts against them. Answering here, before the limiter looks up a
-    request's limits, also spares every page that lookup. A limit put on a GET route
-    would never apply: limit the POST that acts instead."""
-    from flask import request
+    """Limits guard attempts (logins, sign-ups, code guesses), which are mostly POSTs; a
+    read counts only on the few pages that opt in with `limit_reads` (searches that
+    reach providers, pages that reveal what a code is for). Answering here, before the
+    limiter looks up a request's limits, also spares every other page that lookup."""
+    from flask import current_app, request
 
-    return request.method in ("GET", "HEAD", "OPTIONS")
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "limits_reads", False)
+
+
+def limit_reads(limit_value: Any, **kwargs: Any) -> Callable[[F], F]:
+    """`limiter.limit` for a view whose GETs count too. Put it below `@bp.route`:
+
+        @bp.route("/search")
+        @limit_reads(search_limit)
+        def search(): ...
+    """
+
+    def decorate(view: F) -> F:
+        limited = limiter.limit(limit_value, **kwargs)(view)
+        limited.limits_reads = True  # type: ignore[attr-defined]
+        return limited
+
+    return decorate
 
 
 def redeem_limit() -> str:
@@ -37,4 +61,4 @@ def redeem_limit() -> str:
 
     return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
-__all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter", "cache"]
+__all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter", "cache", "limit_reads"]
