@@ -14,7 +14,12 @@ to end, and it is strict where a careless client would otherwise pass:
 Tests steer it through attributes: `identity` (the claims of the next sign-in), `auto`
 (None shows an HTML consent page; "approve" or "deny" answers at once), `failing` (a
 status code the token endpoints answer with) and `stop()` (provider down: connection
-refused). Every request it receives is recorded (`authorize_requests`, `token_requests`,
+refused). Modes real providers have: `claims_in_userinfo_only` (the ID token carries no
+email or name, as node-oidc-provider and other standard providers do by default),
+`userinfo_claims` (merged over the UserInfo answer: a wrong `sub`...), `iss_parameter`
+(the `iss` sent back with every authorization response, RFC 9207) and
+`advertise_iss_parameter` (the discovery document promises it); `id_token_claims`
+changes the ID token (a wrong `aud` with the right `azp`...). Every request it receives is recorded (`authorize_requests`, `token_requests`,
 `userinfo_requests`, `consent_requests`) so tests can check what a client sent.
 
     with FakeOIDCProvider() as provider:
@@ -152,6 +157,14 @@ class FakeOIDCProvider(LocalServer):
         # removes the claim), and signing with a key that is not in the JWKS.
         self.id_token_claims: dict[str, Any] = {}
         self.sign_with_unknown_key = False
+        # Email, email_verified and name only from UserInfo, never in the ID token.
+        self.claims_in_userinfo_only = False
+        # Merged over the UserInfo answer (a None value removes the claim).
+        self.userinfo_claims: dict[str, Any] = {}
+        # RFC 9207: the `iss` added to authorization responses (None: not sent), and
+        # whether the discovery document says it always is.
+        self.iss_parameter: str | None = None
+        self.advertise_iss_parameter = False
 
         self.authorize_requests: list[RecordedRequest] = []
         self.consent_requests: list[RecordedRequest] = []
@@ -277,8 +290,10 @@ class FakeOIDCProvider(LocalServer):
 
     def _discovery(self, request: Request) -> Response:
         base = self.url
+        extra = {"authorization_response_iss_parameter_supported": True} if self.advertise_iss_parameter else {}
         return self._json(
             {
+                **extra,
                 "issuer": self.issuer,
                 "authorization_endpoint": f"{base}/authorize",
                 "token_endpoint": f"{base}/token",
@@ -325,7 +340,9 @@ class FakeOIDCProvider(LocalServer):
         if problem is not None:
             error, description = problem
             record.status, record.error = 302, error
-            return self._redirect(redirect_uri, error=error, error_description=description, state=state)
+            return self._redirect(
+                redirect_uri, error=error, error_description=description, state=state, iss=self._iss(kind)
+            )
         if self.auto == "approve":
             record.status = 302
             return self._approve(kind, params)
@@ -412,7 +429,7 @@ class FakeOIDCProvider(LocalServer):
         )
         with self._lock:
             self._grants[code] = grant
-        return self._redirect(params["redirect_uri"], code=code, state=params.get("state"))
+        return self._redirect(params["redirect_uri"], code=code, state=params.get("state"), iss=self._iss(kind))
 
     def _deny(self, kind: str, params: dict[str, str]) -> Response:
         extra: dict[str, str | None] = {"error": "access_denied"}
@@ -420,7 +437,10 @@ class FakeOIDCProvider(LocalServer):
             extra.update(error_code="200", error_description="Permissions error", error_reason="user_denied")
         else:
             extra["error_description"] = "The user denied the request."
-        return self._redirect(params["redirect_uri"], **extra, state=params.get("state"))
+        return self._redirect(params["redirect_uri"], **extra, state=params.get("state"), iss=self._iss(kind))
+
+    def _iss(self, kind: str) -> str | None:
+        return self.iss_parameter if kind == "oidc" else None
 
     @staticmethod
     def _redirect(uri: str, **params: str | None) -> Response:
@@ -549,7 +569,8 @@ class FakeOIDCProvider(LocalServer):
         }
         if grant.nonce is not None:
             claims["nonce"] = grant.nonce
-        claims.update(self._identity_claims(grant.identity, scopes))
+        if not self.claims_in_userinfo_only:
+            claims.update(self._identity_claims(grant.identity, scopes))
         for key, value in self.id_token_claims.items():
             if value is None:
                 claims.pop(key, None)
@@ -595,7 +616,13 @@ class FakeOIDCProvider(LocalServer):
             )
         record.status = 200
         identity = grant["identity"]
-        return self._json({"sub": str(identity["sub"]), **self._identity_claims(identity, grant["scopes"])})
+        answer = {"sub": str(identity["sub"]), **self._identity_claims(identity, grant["scopes"])}
+        for key, value in self.userinfo_claims.items():
+            if value is None:
+                answer.pop(key, None)
+            else:
+                answer[key] = value
+        return self._json(answer)
 
     def _fb_me(self, request: Request) -> Response:
         record = self._record(self.userinfo_requests, request)

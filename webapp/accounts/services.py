@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp.accounts import passwords
 from webapp.accounts.models import OAuthIdentity, User
 from webapp.accounts.signals import account_deleting
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.errors import Conflict, Invalid, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,30}$")
@@ -206,6 +206,13 @@ def _unique_username(seed: str) -> str:
     return candidate
 
 
+UNCONFIRMED_ACCOUNT = (
+    "A Marquee account already uses this email, but its address was never confirmed, "
+    "so this sign-in cannot be added to it. Log in to it with its password (or reset "
+    "the password by email), then link this sign-in from your settings."
+)
+
+
 def oauth_sign_in(
     *,
     provider: str,
@@ -218,8 +225,15 @@ def oauth_sign_in(
     """Resolve a provider identity to an account.
 
     Returns the account and what happened: "existing", "linked" or "created".
-    An identity links to an existing account only while that account is logged in,
-    or through an email the provider says is verified.
+    An identity links to an existing account only while that account is logged in, or
+    when both sides proved the same address: the provider says it verified it, and the
+    account's owner confirmed it (email_verified_at). An account whose address is
+    unconfirmed is never linked automatically: whoever typed it there may not own it.
+    The person is asked to log in to that account and link from settings; nothing is
+    created, so the real owner is not left with a second account that cannot have their
+    address. A provider address that is not verified is never looked up (that would say
+    which addresses are registered) and never given to a new account (that would keep
+    the address from its owner): such a sign-in starts an account without an email.
     """
     subject = str(subject)
     identity = db.session.scalar(
@@ -233,25 +247,27 @@ def oauth_sign_in(
         return owner, "existing"
 
     email = normalise_email(email) if email else None
+    trusted = email if email and email_verified else None
     if current is not None:
         target = current
         outcome = "linked"
+        if trusted is not None and current.email == trusted and current.email_verified_at is None:
+            # The provider vouches for the address the logged-in owner gave: confirmed.
+            current.email_verified_at = utcnow()
     else:
-        target = db.session.scalar(select(User).where(User.email == email)) if email else None
-        if target is not None and not email_verified:
-            raise Invalid(
-                "An account with that email already exists. Log in with your password, "
-                "then link this provider from your settings."
-            )
+        target = db.session.scalar(select(User).where(User.email == trusted)) if trusted else None
         if target is not None and not target.can_login:
             raise Invalid("That account cannot sign in.")
+        if target is not None and target.email_verified_at is None:
+            raise Invalid(UNCONFIRMED_ACCOUNT)
         outcome = "linked" if target is not None else "created"
         if target is None:
-            username_seed = (email or "").split("@")[0] or (name or "") or provider
+            local_part = (email or "").split("@")[0]
             target = User(
-                email=email if (email and email_verified and not email_taken(email)) else None,
-                username=_unique_username(username_seed),
-                display_name=(name or username_seed or "New member").strip()[:50],
+                email=trusted,
+                email_verified_at=utcnow() if trusted else None,
+                username=_unique_username(local_part or name or "member"),
+                display_name=(name or "").strip()[:50] or local_part[:50] or "New member",
                 password_hash=None,
             )
             db.session.add(target)
