@@ -11,6 +11,7 @@ import html
 import re
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -25,12 +26,16 @@ from tests import factories
 from tests.conftest import login, make_app
 from tests.fakes.oidc import FakeOIDCProvider, s256
 from webapp.accounts.models import OAuthIdentity, User
+from webapp.accounts.services import UNCONFIRMED_ACCOUNT
+from webapp.config import oauth_providers_from_env
 from webapp.db import db
 
 CALLBACK = "http://localhost/auth/test/callback"
 FB_CALLBACK = "http://localhost/auth/facebook/callback"
 UNAVAILABLE = "Test ID sign-in is unavailable right now. Please try again later."
 NOT_VERIFIED = "Test ID sign-in could not be verified. Please start again."
+LINK_INSTEAD = "If you already have a Marquee account, log in to it and link Test ID from your settings instead."
+CONFIRMED = datetime(2026, 1, 5, 12, 0)
 
 
 # -- fixtures and helpers -----------------------------------------------------------
@@ -274,8 +279,10 @@ def test_new_account_from_verified_email(
     assert "Welcome to Marquee, Alex Example! Your username is alex." in home
     assert "Hello, Alex Example" in home
 
+    assert LINK_INSTEAD not in home  # the account has the address: nothing to sort out
     [user] = users(oauth_app)
     assert (user.email, user.username, user.display_name) == ("alex@example.com", "alex", "Alex Example")
+    assert user.email_verified_at is not None  # the provider verified it
     assert user.password_hash is None
     [identity] = identities(oauth_app)
     assert (identity.user_id, identity.provider, identity.subject) == (user.id, "test", "fake-user-1")
@@ -303,31 +310,48 @@ def test_returning_identity_signs_in_to_the_same_account(
 def test_existing_account_is_linked_by_verified_email(
     browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
 ) -> None:
-    owner = make_user(oauth_app, username="alexandra", email="alex@example.com")
+    owner = make_user(oauth_app, username="alexandra", email="alex@example.com", email_verified_at=CONFIRMED)
     provider.identity["email"] = "ALEX@example.com"
     response = sign_in(browser, provider)
     assert "Welcome back, Alexandra." in text(follow(browser, response))
     [user] = users(oauth_app)
     assert user.id == owner.id and user.password_hash == owner.password_hash
+    assert user.email_verified_at == CONFIRMED
     [identity] = identities(oauth_app)
     assert identity.user_id == owner.id and identity.email == "alex@example.com"
     assert session_user(browser) == owner.get_id()
 
 
-def test_unverified_email_matching_an_account_is_refused(
+def test_an_unconfirmed_account_is_not_linked_by_a_verified_email(
     browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
 ) -> None:
-    make_user(oauth_app, username="alexandra", email="alex@example.com")
-    provider.identity["email_verified"] = False
+    # Someone signed up with Alex's address and never confirmed it (it may not be theirs):
+    # Alex's verified sign-in must not land in that account, nor create a second one.
+    make_user(oauth_app, username="squatter", email="alex@example.com", email_verified_at=None)
+    provider.auto = "approve"
     response = sign_in(browser, provider)
     assert response.status_code == 303 and response.headers["Location"] == "/login"
-    page = text(follow(browser, response))
-    assert (
-        "An account with that email already exists. Log in with your password, "
-        "then link this provider from your settings."
-    ) in page
+    assert UNCONFIRMED_ACCOUNT in text(follow(browser, response))
     assert session_user(browser) is None
     assert_nobody_written(oauth_app, users_before=1)
+
+
+def test_an_unverified_provider_email_neither_links_nor_reveals_an_account(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    owner = make_user(oauth_app, username="alexandra", email="alex@example.com", email_verified_at=CONFIRMED)
+    provider.identity["email_verified"] = False
+    response = sign_in(browser, provider)
+    assert response.headers["Location"] == "/"
+    home = text(follow(browser, response))
+    assert "Welcome to Marquee, Alex Example!" in home and LINK_INSTEAD in home
+    assert "already uses this email" not in home and "alexandra" not in home.lower()
+    alexandra, alex = users(oauth_app)
+    assert alexandra.id == owner.id
+    assert (alex.email, alex.email_verified_at) == (None, None)
+    [identity] = identities(oauth_app)
+    assert identity.user_id == alex.id
+    assert session_user(browser) == alex.get_id()
 
 
 def test_unverified_email_starts_an_account_without_that_email(
@@ -336,7 +360,7 @@ def test_unverified_email_starts_an_account_without_that_email(
     provider.identity["email_verified"] = False
     sign_in(browser, provider)
     [user] = users(oauth_app)
-    assert user.email is None
+    assert (user.email, user.email_verified_at) == (None, None)
     assert user.username == "alex"
     assert session_user(browser) == user.get_id()
 
@@ -369,9 +393,9 @@ def test_link_from_settings_and_settings_lists_the_identity(
     assert "Test ID is linked to your account." in settings
     [identity] = identities(oauth_app)
     assert (identity.user_id, identity.provider, identity.email) == (me.id, "test", "alex@example.com")
-    assert "Test (alex@example.com)" in settings
+    assert "Test ID (alex@example.com)" in settings
     assert f'action="/settings/identities/{identity.id}/unlink"' in settings
-    assert "Remove Test" in settings
+    assert "Remove Test ID" in settings
     assert "Link Test ID" not in settings and "Link Facebook" in settings
     assert session_user(browser) == me.get_id()  # still the same session, same account
     assert [u.id for u in users(oauth_app)] == [me.id]
@@ -475,11 +499,34 @@ def test_denied_consent_is_cancelled(
     assert_nobody_written(oauth_app)
 
 
-def test_other_provider_errors_do_not_complete(browser: FlaskClient, oauth_app: Flask) -> None:
-    response = browser.get("/auth/test/callback?error=server_error&state=whatever")
+def test_other_provider_errors_do_not_complete(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    state = query(start(browser, provider))["state"]
+    response = browser.get(f"/auth/test/callback?error=server_error&state={state}")
     assert response.headers["Location"] == "/login"
     assert "Test ID sign-in did not complete." in text(follow(browser, response))
+    with browser.session_transaction() as sess:
+        assert not any(key.startswith("_state_test_") for key in sess)
     assert_nobody_written(oauth_app)
+
+
+@pytest.mark.parametrize("state", ["forged", "none"])
+def test_a_forged_error_callback_does_not_end_the_flow(
+    state: str, browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    back = redirect_back(at_provider(start(browser, provider)))
+    forged = "?error=access_denied" + ("&state=not-this-browsers" if state == "forged" else "")
+    response = browser.get("/auth/test/callback" + forged)
+    assert response.headers["Location"] == "/login"
+    page = text(follow(browser, response))
+    assert NOT_VERIFIED in page and "cancelled" not in page
+    # The sign-in in progress is still there, and completes.
+    response = callback(browser, back)
+    assert response.headers["Location"] == "/"
+    [user] = users(oauth_app)
+    assert session_user(browser) == user.get_id()
 
 
 @pytest.mark.parametrize("forgery", ["altered state", "no state", "another browser's flow"])
@@ -553,11 +600,22 @@ def test_a_code_from_another_flow_fails_pkce(
         {"nonce": "not-the-nonce-we-sent"},
         {"nonce": None},
         {"aud": "someone-else"},
+        {"aud": "someone-else", "azp": "marquee-test"},
+        {"aud": ["someone-else", "another"], "azp": "marquee-test"},
         {"iss": "http://127.0.0.1:1/not-the-issuer"},
         {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200},
         "unknown key",
     ],
-    ids=["wrong nonce", "no nonce", "wrong audience", "wrong issuer", "expired", "unknown key"],
+    ids=[
+        "wrong nonce",
+        "no nonce",
+        "wrong audience",
+        "wrong audience right azp",
+        "audiences without us right azp",
+        "wrong issuer",
+        "expired",
+        "unknown key",
+    ],
 )
 def test_a_bad_id_token_is_refused(
     tamper: Any, browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
@@ -570,6 +628,129 @@ def test_a_bad_id_token_is_refused(
     response = sign_in(browser, provider)
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert NOT_VERIFIED in text(follow(browser, response))
+    assert session_user(browser) is None
+    assert_nobody_written(oauth_app)
+
+
+def test_an_audience_list_naming_this_client_is_accepted(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    provider.id_token_claims = {"aud": ["marquee-test", "another"], "azp": "marquee-test"}
+    assert sign_in(browser, provider).headers["Location"] == "/"
+    assert len(users(oauth_app)) == 1
+
+
+# -- claims from UserInfo (standard providers keep them out of the ID token) -------------------
+
+
+def test_claims_only_in_userinfo_are_read_from_it(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    provider.claims_in_userinfo_only = True
+    response = sign_in(browser, provider)
+    assert "Welcome to Marquee, Alex Example! Your username is alex." in text(follow(browser, response))
+    [claims] = provider.issued_id_tokens
+    assert "email" not in claims and "name" not in claims
+    [userinfo] = provider.userinfo_requests
+    assert userinfo.status == 200 and userinfo.headers["Authorization"].startswith("Bearer ")
+    [user] = users(oauth_app)
+    assert (user.email, user.display_name) == ("alex@example.com", "Alex Example")
+    assert user.email_verified_at is not None
+
+
+def test_a_verified_email_from_userinfo_links_a_confirmed_account(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    owner = make_user(oauth_app, username="alexandra", email="alex@example.com", email_verified_at=CONFIRMED)
+    provider.auto = "approve"
+    provider.claims_in_userinfo_only = True
+    assert "Welcome back, Alexandra." in text(follow(browser, sign_in(browser, provider)))
+    assert [u.id for u in users(oauth_app)] == [owner.id]
+    assert identities(oauth_app)[0].user_id == owner.id
+
+
+def test_an_unverified_email_from_userinfo_does_not_count(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    make_user(oauth_app, username="alexandra", email="alex@example.com", email_verified_at=CONFIRMED)
+    provider.auto = "approve"
+    provider.claims_in_userinfo_only = True
+    provider.identity["email_verified"] = False
+    sign_in(browser, provider)
+    alexandra, alex = users(oauth_app)
+    assert alex.email is None and identities(oauth_app)[0].user_id == alex.id
+
+
+def test_the_id_token_claims_spare_the_userinfo_call(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    sign_in(browser, provider)
+    assert provider.userinfo_requests == []
+
+
+@pytest.mark.parametrize("sub", ["someone-else", None], ids=["another sub", "no sub"])
+def test_userinfo_for_another_subject_is_refused(
+    sub: str | None, browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    provider.claims_in_userinfo_only = True
+    provider.userinfo_claims = {"sub": sub}
+    response = sign_in(browser, provider)
+    assert response.headers["Location"] == "/login"
+    assert NOT_VERIFIED in text(follow(browser, response))
+    assert session_user(browser) is None
+    assert_nobody_written(oauth_app)
+
+
+def test_userinfo_down_is_unavailable(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    provider.claims_in_userinfo_only = True
+    provider.userinfo_claims = {}
+    back = redirect_back(at_provider(start(browser, provider)))
+    original = provider._userinfo
+    provider._userinfo = lambda request: provider._json({"error": "temporarily_unavailable"}, 503)  # type: ignore[method-assign]
+    try:
+        response = callback(browser, back)
+    finally:
+        provider._userinfo = original  # type: ignore[method-assign]
+    assert UNAVAILABLE in text(follow(browser, response))
+    assert_nobody_written(oauth_app)
+
+
+# -- the iss parameter of authorization responses (RFC 9207) -------------------------------------
+
+
+@pytest.mark.parametrize("advertised", [True, False])
+def test_the_right_iss_parameter_is_accepted(
+    advertised: bool, browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve"
+    provider.iss_parameter = provider.issuer
+    provider.advertise_iss_parameter = advertised
+    back = redirect_back(at_provider(start(browser, provider)))
+    assert query(back)["iss"] == provider.issuer
+    assert callback(browser, back).headers["Location"] == "/"
+    assert len(users(oauth_app)) == 1
+
+
+@pytest.mark.parametrize("flow", ["approved", "denied"])
+@pytest.mark.parametrize("iss", ["http://127.0.0.1:1/another-provider", "missing but promised"])
+def test_a_wrong_or_missing_iss_parameter_is_refused(
+    flow: str, iss: str, browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    provider.auto = "approve" if flow == "approved" else "deny"
+    provider.advertise_iss_parameter = True
+    provider.iss_parameter = None if iss.startswith("missing") else iss
+    response = sign_in(browser, provider)
+    assert response.headers["Location"] == "/login"
+    page = text(follow(browser, response))
+    assert NOT_VERIFIED in page and "cancelled" not in page
+    assert provider.token_requests == []  # refused before the code was spent
     assert session_user(browser) is None
     assert_nobody_written(oauth_app)
 
@@ -631,8 +812,10 @@ def test_facebook_flow(browser: FlaskClient, provider: FakeOIDCProvider, oauth_a
     assert response.headers["Location"] == "/"
     assert "Welcome to Marquee, Alex Example!" in text(follow(browser, response))
     [user] = users(oauth_app)
-    assert user.email == "alex@example.com"
+    # The Graph API does not say the address is verified: the account does not get it.
+    assert (user.email, user.email_verified_at) == (None, None)
     [identity] = identities(oauth_app)
+    assert identity.email == "alex@example.com"
     assert (identity.provider, identity.subject, identity.user_id) == ("facebook", "fake-user-1", user.id)
     [token_request] = provider.token_requests
     assert token_request.path == "/oauth/access_token" and token_request.status == 200
@@ -653,6 +836,19 @@ def test_facebook_without_an_email(
     alexandra, alex = users(oauth_app)
     assert alex.email is None and alex.username == "alexexample"
     assert session_user(browser) == alex.get_id()
+
+
+def test_facebook_email_does_not_link_a_confirmed_account(
+    browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask
+) -> None:
+    owner = make_user(oauth_app, username="alexandra", email="alex@example.com", email_verified_at=CONFIRMED)
+    provider.auto = "approve"
+    response = sign_in(browser, provider, "facebook")
+    assert "Welcome to Marquee, Alex Example!" in text(follow(browser, response))
+    alexandra, alex = users(oauth_app)
+    assert alexandra.id == owner.id and alex.email is None
+    [identity] = identities(oauth_app)
+    assert identity.user_id == alex.id
 
 
 def test_facebook_denied(browser: FlaskClient, provider: FakeOIDCProvider, oauth_app: Flask) -> None:
@@ -694,3 +890,33 @@ def test_apps_do_not_share_provider_clients(
             assert provider.token_requests == []
         finally:
             _dispose(other_app)
+
+
+# -- the provider's configured label ---------------------------------------------------------
+
+
+def test_the_configured_label_names_the_provider_everywhere(
+    app: Flask, database_url: str, provider: FakeOIDCProvider
+) -> None:
+    settings = oauth_providers_from_env(
+        {
+            "OAUTH_NODEOIDC_CLIENT_ID": provider.client_id,
+            "OAUTH_NODEOIDC_CLIENT_SECRET": provider.client_secret,
+            "OAUTH_NODEOIDC_METADATA_URL": provider.metadata_url,
+            "OAUTH_NODEOIDC_LABEL": "Node OIDC",
+        }
+    )
+    node_app = make_app(database_url, OAUTH_PROVIDERS=settings)
+    try:
+        browser = node_app.test_client()
+        assert 'href="/auth/nodeoidc/login">Node OIDC</a>' in text(browser.get("/login"))
+        provider.auto = "approve"
+        provider.claims_in_userinfo_only = True
+        location = at_provider(start(browser, provider, "nodeoidc")).headers["Location"]
+        assert location.startswith("http://localhost/auth/nodeoidc/callback?")
+        assert callback(browser, location).headers["Location"] == "/"
+        page = text(browser.get("/settings"))
+        assert "Node OIDC (alex@example.com)" in page and "Remove Node OIDC" in page
+        assert "Nodeoidc" not in page and "nodeoidc" not in page.replace("/auth/nodeoidc/", "")
+    finally:
+        _dispose(node_app)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.accounts import passwords, services
 from webapp.accounts.models import OAuthIdentity, User
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.errors import Invalid, NotFound
 
 GOOD = "velvet-marquee-42"
@@ -150,15 +150,52 @@ class TestOAuthSignIn:
         assert (again.id, outcome) == (user.id, "existing")
 
     def test_links_by_verified_email_only(self, make_user):
-        ann = make_user(email="ann@example.com")
-        with pytest.raises(Invalid):
-            services.oauth_sign_in(
-                provider="idp", subject="s", email="ann@example.com", email_verified=False, name="Ann"
-            )
+        ann = make_user(email="ann@example.com", email_verified_at=utcnow())
+        # An address the provider does not vouch for is not even looked up.
+        user, outcome = services.oauth_sign_in(
+            provider="idp", subject="s0", email="ann@example.com", email_verified=False, name="Ann"
+        )
+        assert outcome == "created" and user.id != ann.id and user.email is None
         user, outcome = services.oauth_sign_in(
             provider="idp", subject="s", email="ANN@example.com", email_verified=True, name="Ann"
         )
         assert (user.id, outcome) == (ann.id, "linked")
+
+    def test_an_unconfirmed_account_is_never_linked_by_email(self, make_user):
+        make_user(email="ann@example.com", email_verified_at=None)
+        with pytest.raises(Invalid, match="never confirmed"):
+            services.oauth_sign_in(
+                provider="idp", subject="s", email="ann@example.com", email_verified=True, name="Ann"
+            )
+        assert db.session.scalars(select(OAuthIdentity)).all() == []
+        assert db.session.scalar(select(func.count(User.id))) == 1
+
+    def test_a_verified_email_makes_a_confirmed_account(self, app_ctx):
+        user, _ = services.oauth_sign_in(
+            provider="idp", subject="s", email="ann@example.com", email_verified=True, name="Ann"
+        )
+        assert user.email == "ann@example.com" and user.email_verified_at is not None
+
+    def test_linking_confirms_the_owners_own_address(self, make_user):
+        ann = make_user(email="ann@example.com", email_verified_at=None)
+        services.oauth_sign_in(
+            provider="idp", subject="s", email="Ann@example.com", email_verified=True, name="A", current=ann
+        )
+        assert ann.email_verified_at is not None
+        bob = make_user(email="bob@example.com", email_verified_at=None)
+        services.oauth_sign_in(
+            provider="idp", subject="b", email="bob@example.com", email_verified=False, name="B", current=bob
+        )
+        services.oauth_sign_in(
+            provider="idp2", subject="b", email="other@example.com", email_verified=True, name="B", current=bob
+        )
+        assert bob.email_verified_at is None
+
+    def test_a_new_account_is_named_after_the_person_not_the_provider(self, app_ctx):
+        user, _ = services.oauth_sign_in(
+            provider="nodeoidc", subject="s", email=None, email_verified=False, name=None
+        )
+        assert "nodeoidc" not in (user.display_name.lower(), user.username)
 
     def test_links_to_logged_in_account(self, make_user):
         ann = make_user(email="ann@example.com")
