@@ -30,14 +30,16 @@ run: $(VENV)/.app-installed
 	$(BIN)/flask catalog load-demo
 	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
-## Browser-test dependencies: Debian's Chromium (installed when missing and we are root) and axe-core.
+## Browser-test dependencies: Debian's Chromium (installed when missing and we are root), axe-core
+## and oidc-provider (the real OpenID Connect provider the sign-in journeys run with node).
 e2e-deps:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Chromium is missing: install Debian's 'chromium' package for the browser tests."; fi; \
 	fi
-	@if [ -f tests/e2e/package-lock.json ] && [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ]; then \
+	@if [ -f tests/e2e/package-lock.json ] && { [ ! -f tests/e2e/node_modules/axe-core/axe.min.js ] || \
+	  [ ! -f tests/e2e/node_modules/oidc-provider/package.json ]; }; then \
 	  npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error; \
 	fi
 

@@ -710,15 +710,10 @@ def test_userinfo_down_is_unavailable(
 ) -> None:
     provider.auto = "approve"
     provider.claims_in_userinfo_only = True
-    provider.userinfo_claims = {}
-    back = redirect_back(at_provider(start(browser, provider)))
-    original = provider._userinfo
-    provider._userinfo = lambda request: provider._json({"error": "temporarily_unavailable"}, 503)  # type: ignore[method-assign]
-    try:
-        response = callback(browser, back)
-    finally:
-        provider._userinfo = original  # type: ignore[method-assign]
+    provider.userinfo_failing = 503
+    response = sign_in(browser, provider)
     assert UNAVAILABLE in text(follow(browser, response))
+    assert [r.status for r in provider.userinfo_requests] == [503]
     assert_nobody_written(oauth_app)
 
 

@@ -16,7 +16,8 @@ Tests steer it through attributes: `identity` (the claims of the next sign-in), 
 status code the token endpoints answer with) and `stop()` (provider down: connection
 refused). Modes real providers have: `claims_in_userinfo_only` (the ID token carries no
 email or name, as node-oidc-provider and other standard providers do by default),
-`userinfo_claims` (merged over the UserInfo answer: a wrong `sub`...), `iss_parameter`
+`userinfo_claims` (merged over the UserInfo answer: a wrong `sub`...), `userinfo_failing`
+(a status code UserInfo answers with), `iss_parameter`
 (the `iss` sent back with every authorization response, RFC 9207) and
 `advertise_iss_parameter` (the discovery document promises it); `id_token_claims`
 changes the ID token (a wrong `aud` with the right `azp`...). Every request it receives is recorded (`authorize_requests`, `token_requests`,
@@ -161,6 +162,7 @@ class FakeOIDCProvider(LocalServer):
         self.claims_in_userinfo_only = False
         # Merged over the UserInfo answer (a None value removes the claim).
         self.userinfo_claims: dict[str, Any] = {}
+        self.userinfo_failing: int | None = None  # a status code for /userinfo
         # RFC 9207: the `iss` added to authorization responses (None: not sent), and
         # whether the discovery document says it always is.
         self.iss_parameter: str | None = None
@@ -608,6 +610,9 @@ class FakeOIDCProvider(LocalServer):
 
     def _userinfo(self, request: Request) -> Response:
         record = self._record(self.userinfo_requests, request, form=request.method == "POST")
+        if self.userinfo_failing is not None:
+            record.status = self.userinfo_failing
+            return Response("The service is unavailable.", status=self.userinfo_failing, mimetype="text/plain")
         grant = self._bearer(request, kind="oidc")
         if grant is None:
             record.status, record.error = 401, "invalid_token"
