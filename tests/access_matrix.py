@@ -113,6 +113,7 @@ ROUTES: list[Route] = [
     ),
     # Catalog: public reading.
     Route("catalog.search", expect=everyone(200)),
+    Route("catalog.search_albums", expect=everyone(200)),
     Route("catalog.browse", expect=everyone(200)),
     Route("catalog.title", args=lambda w: {"title_id": w.title.id}, expect=everyone(200)),
     Route("catalog.person", args=lambda w: {"person_id": w.person.id}, expect=everyone(200)),

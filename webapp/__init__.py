@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.session_interface = SessionCookies()
+    _trust_proxies(app)
 
     init_db(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -102,6 +103,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         }
 
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS reverse proxies, take the client's address, scheme and
+    host from the X-Forwarded-* headers they add (the rightmost ones, one per proxy), so
+    that rate limits count per real client. With 0 those headers are ignored."""
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def navigation_pending_requests() -> int:

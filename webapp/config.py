@@ -91,6 +91,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute;100 per hour",
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
+        # Per client address and User-Agent; an album search that waits counts twice.
+        "RATELIMIT_SEARCH": env.get("RATELIMIT_SEARCH") or "40 per minute;400 per hour",
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are believed
+        # (werkzeug's ProxyFix); 0 believes none, so a client cannot choose its address.
+        "TRUSTED_PROXY_HOPS": _hops(env.get("TRUSTED_PROXY_HOPS")),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,
@@ -124,6 +129,16 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     return config
+
+
+def _hops(value: str | None) -> int:
+    try:
+        hops = int(value or 0)
+    except ValueError:
+        hops = -1
+    if hops < 0:
+        raise RuntimeError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}.")
+    return hops
 
 
 def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""`flask import movielens DIR`, `flask catalog load-demo` and `flask catalog refresh`."""
+"""`flask import movielens DIR`, `flask catalog load-demo`, `flask catalog refresh` and
+`flask catalog purge-cache`."""
 
 from __future__ import annotations
 
@@ -71,3 +72,14 @@ def refresh_catalog(limit: int) -> None:
     started = time.perf_counter()
     done, failed = sync.refresh_missing(limit)
     click.echo(f"Refreshed {done} titles, {failed} not refreshed, in {time.perf_counter() - started:.1f} s.")
+
+
+@catalog_cli.command("purge-cache")
+def purge_cache() -> None:
+    """Delete provider answers that expired more than a day ago (searches expire after
+    10 minutes, details after 7 days). Storing an answer already deletes a few; run this
+    from cron to keep the table small on a quiet site."""
+    from webapp.catalog import sync
+
+    deleted = sync.providers().cache.purge_expired()
+    click.echo(f"Deleted {deleted} expired provider answers.")

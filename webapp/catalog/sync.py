@@ -21,8 +21,9 @@ from webapp.catalog.models import Credit, Person, Title, Track
 from webapp.db import db, set_write_intent, utcnow, write_transaction
 from webapp.errors import Invalid, NotFound
 from webapp.providers import Providers, build_providers
-from webapp.providers.errors import ProviderError, ProviderNotFound
+from webapp.providers.errors import ProviderError, ProviderNotFound, QueueBusy
 from webapp.providers.musicbrainz import Album
+from webapp.providers.patience import patience
 from webapp.providers.tmdb import TmdbTitle
 
 DETAILS_MAX_AGE = timedelta(days=7)
@@ -321,6 +322,8 @@ class SearchResults:
     page: int
     has_next: bool
     notes: list[str]
+    # MusicBrainz's queue was busy: album results were not waited for (see search()).
+    albums_pending: bool = False
 
 
 def _local_hit(title: Title) -> Hit:
@@ -329,7 +332,19 @@ def _local_hit(title: Title) -> Hit:
                genres=[g.name for g in title.genres], ref=f"title:{title.id}")
 
 
-def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
+def queue_patience() -> float:
+    """Seconds a search waits for MusicBrainz's shared queue (SEARCH_QUEUE_WAIT, default 1)."""
+    return float(current_app.config.get("SEARCH_QUEUE_WAIT", 1.0))
+
+
+def search(query: str, *, kind: str = "all", page: int = 1, defer_albums: bool = False) -> SearchResults:
+    """Local titles, then TMDB's and MusicBrainz's hits that the catalog does not hold.
+
+    MusicBrainz answers one request a second for the whole site: a search waits for its
+    turn in that queue (or for another request fetching the same answer) for about a
+    second at most (queue_patience). Past that the results come without albums from
+    MusicBrainz and `albums_pending` is set; with `defer_albums` the page fetches them
+    afterwards (search_albums), otherwise a note asks to search again."""
     notes: list[str] = []
     bundle = providers()
     local = services.search_local(query, kind=kind, limit=PER_PAGE * page + 1)
@@ -360,30 +375,56 @@ def search(query: str, *, kind: str = "all", page: int = 1) -> SearchResults:
             except ProviderError as error:
                 notes.append(f"{error.message} Showing results from our catalog only.")
 
+    albums_pending = False
     if kind in ("all", "album"):
-        if bundle.musicbrainz is None:
-            notes.append("Album search beyond our catalog uses MusicBrainz, which is switched off here.")
-        else:
-            try:
-                found_albums = bundle.musicbrainz.search_albums(query, limit=PER_PAGE, offset=PER_PAGE * (page - 1))
-                if found_albums.stale:
-                    notes.append("MusicBrainz is not answering: showing saved results.")
-                has_next = has_next or found_albums.next_offset is not None
-                remote_albums = [g for g in found_albums.results if g.mbid not in seen_mb]
-                known_albums = {t.musicbrainz_id: t for t in db.session.scalars(
-                    select(Title).where(Title.musicbrainz_id.in_([g.mbid for g in remote_albums])))} if remote_albums else {}
-                for group in remote_albums:
-                    existing = known_albums.get(group.mbid)
-                    if existing is not None:
-                        hits.append(_local_hit(existing))
-                        continue
-                    hits.append(Hit(kind="album", title=group.title, year=group.year, image_url=None,
-                                    subtitle=group.artist_credit, source="MusicBrainz",
-                                    url=url_for("catalog.musicbrainz_title", mbid=group.mbid),
-                                    ref=f"musicbrainz:{group.mbid}"))
-            except ProviderError as error:
-                notes.append(f"{error.message} Showing results from our catalog only.")
-    return SearchResults(hits=hits, page=page, has_next=has_next, notes=notes)
+        albums = _album_hits(bundle, query, page, seen_mb)
+        hits += albums.hits
+        notes += albums.notes
+        has_next = has_next or albums.has_next
+        albums_pending = albums.albums_pending
+        if albums_pending and not defer_albums:
+            notes.append("MusicBrainz is busy, so album results are still coming: search again in a moment.")
+    return SearchResults(hits=hits, page=page, has_next=has_next, notes=notes, albums_pending=albums_pending)
+
+
+def search_albums(query: str, *, page: int = 1) -> SearchResults:
+    """The MusicBrainz part of search() alone, for a page that showed the rest first
+    (albums_pending). The catalog's own albums for the query were shown with the rest
+    and are left out here."""
+    local = services.search_local(query, kind="album", limit=PER_PAGE * page + 1)
+    seen_mb = {t.musicbrainz_id for t in local if t.musicbrainz_id}
+    return _album_hits(providers(), query, page, seen_mb)
+
+
+def _album_hits(bundle: Providers, query: str, page: int, seen_mb: set[str | None]) -> SearchResults:
+    if bundle.musicbrainz is None:
+        return SearchResults([], page, False, ["Album search beyond our catalog uses MusicBrainz, which is switched off here."])
+    hits: list[Hit] = []
+    notes: list[str] = []
+    has_next = False
+    try:
+        with patience(queue_patience()):
+            found_albums = bundle.musicbrainz.search_albums(query, limit=PER_PAGE, offset=PER_PAGE * (page - 1))
+    except QueueBusy:
+        return SearchResults([], page, False, [], albums_pending=True)
+    except ProviderError as error:
+        return SearchResults([], page, False, [f"{error.message} Showing results from our catalog only."])
+    if found_albums.stale:
+        notes.append("MusicBrainz is not answering: showing saved results.")
+    has_next = found_albums.next_offset is not None
+    remote_albums = [g for g in found_albums.results if g.mbid not in seen_mb]
+    known_albums = {t.musicbrainz_id: t for t in db.session.scalars(
+        select(Title).where(Title.musicbrainz_id.in_([g.mbid for g in remote_albums])))} if remote_albums else {}
+    for group in remote_albums:
+        existing = known_albums.get(group.mbid)
+        if existing is not None:
+            hits.append(_local_hit(existing))
+            continue
+        hits.append(Hit(kind="album", title=group.title, year=group.year, image_url=None,
+                        subtitle=group.artist_credit, source="MusicBrainz",
+                        url=url_for("catalog.musicbrainz_title", mbid=group.mbid),
+                        ref=f"musicbrainz:{group.mbid}"))
+    return SearchResults(hits, page, has_next, notes)
 
 
 def _known_tmdb(keys: list[tuple[str, int]]) -> dict[tuple[str, int], Title]:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from uuid import UUID
 
-from flask import redirect, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp.catalog import bp, services, sync
@@ -11,8 +12,9 @@ from webapp.catalog.forms import BrowseForm, SearchForm
 from webapp.catalog.models import Title
 from webapp.db import db
 from webapp.errors import render_error
+from webapp.extensions import limit_reads
 from webapp.providers.errors import ProviderError
-from webapp.rendering import page_number, render
+from webapp.rendering import page_number, render, vary_on_htmx, wants_fragment
 
 
 
@@ -76,13 +78,63 @@ def person(person_id: int) -> Response:
     return render("catalog/person.html", person=found, credits=credits, labels=services.KIND_LABELS)
 
 
+def search_limit() -> str:
+    """How often one client may search (RATELIMIT_SEARCH): searches reach providers."""
+    return current_app.config["RATELIMIT_SEARCH"]
+
+
+def client_and_agent() -> str:
+    """Search is throttled per client address and User-Agent (the address is the real
+    client's behind trusted proxies, see TRUSTED_PROXY_HOPS)."""
+    agent = request.headers.get("User-Agent", "")
+    return f"{request.remote_addr or '-'}|{hashlib.sha256(agent.encode()).hexdigest()[:16]}"
+
+
+def _without_user_agent() -> Response | None:
+    """The 400 answer for a search without a User-Agent (seed 002: throttled searches
+    must say who is asking), or None."""
+    if request.headers.get("User-Agent", "").strip():
+        return None
+    return render_error(400, "Search needs a User-Agent header: send one that names your browser or program.")
+
+
 @bp.route("/search")
+@limit_reads(search_limit, key_func=client_and_agent)
 def search() -> Response:
+    return _without_user_agent() or _search_page()
+
+
+@bp.route("/search/albums")
+@limit_reads(search_limit, key_func=client_and_agent)
+def search_albums() -> Response:
+    """The album results a search page left out while MusicBrainz was busy
+    (SearchResults.albums_pending): fetched by htmx after the page. A plain request
+    (the "Show album results" link) gets the whole search page again."""
+    refused = _without_user_agent()
+    if refused is not None:
+        return refused
+    if not wants_fragment():
+        return _search_page()
+    form = SearchForm(request.args)
+    query = (form.q.data or "").strip() if form.validate() else ""
+    kind = form.type.data or "all"
+    albums = sync.search_albums(query, page=page_number()) if query and kind in ("all", "album") else None
+    body = render_template("catalog/_album_results.html", query=query, kind=kind, albums=albums,
+                           labels=services.KIND_LABELS, attempt=_attempt() + 1)
+    return vary_on_htmx(make_response(body, 200))
+
+
+def _attempt() -> int:
+    """How many times the page has asked for its album results already."""
+    return min(max(request.args.get("attempt", 0, type=int) or 0, 0), 100)
+
+
+def _search_page() -> Response:
     form = SearchForm(request.args)
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     kind = (form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=page_number()) if query else None
+    results = sync.search(query, kind=kind, page=page_number(), defer_albums=True) if query else None
     return render(
         "catalog/search.html",
         "catalog/_search_results.html",
@@ -90,6 +142,8 @@ def search() -> Response:
         query=query,
         kind=kind,
         results=results,
+        albums=results,
+        attempt=0,
         labels=services.KIND_LABELS,
         status=200 if valid else 422,
     )

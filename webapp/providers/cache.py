@@ -21,6 +21,17 @@ conditional UPDATE whose rowcount says who won (existing keys), so the database 
 every race. Statements go through a plain SQLAlchemy Engine in short transactions of
 their own, never while `fetch()` runs.
 
+A fetch that gives up because the provider's queue is busy (QueueBusy, see
+patience.py) is not a failure: the lease is let go at once and nothing is remembered,
+so the next caller simply tries again. Waiting for another request's fetch also ends
+early within `patience()`, with QueueBusy.
+
+Rows do not outlive their use: a row whose copy expired more than `keep_stale` ago
+(1 day; stale copies stand in while a provider fails) and that nobody is fetching is
+deleted, a small batch at a time after each fetched answer is stored
+(`purge_expired`), and all at once by `flask catalog purge-cache`. So the table holds
+what was asked for in about the last day, however many different searches are made.
+
 When the cache cannot write (SQLite locked for longer than the engine waits — see
 `provider_engine()` — or the database gone), it steps aside: `fetch()` is called
 directly and its answer returned uncached, rather than failing the page.
@@ -36,16 +47,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, column, create_engine, or_, select, table, update
+from sqlalchemy import DateTime, Integer, String, Text, and_, column, create_engine, delete, or_, select, table, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from webapp.providers.errors import DEFAULT_PROVIDER, ProviderError, ProviderUnavailable, error_class_for
+from webapp.providers.errors import DEFAULT_PROVIDER, ProviderError, ProviderUnavailable, QueueBusy, error_class_for
+from webapp.providers.patience import bounded, is_bounded
 
 SEARCH_TTL = 10 * 60  # seconds
 DETAILS_TTL = 7 * 24 * 3600
 # Seconds a cache or rate-limit write waits for SQLite's write lock (provider_engine).
 LOCK_WAIT = 0.5
+KEEP_STALE = 24 * 3600  # seconds an expired copy is kept to stand in for a failing provider
+PURGE_BATCH = 20  # expired rows deleted after each stored answer
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +124,8 @@ class ResponseCache:
         wait: float = 10.0,
         poll: float = 0.05,
         failure_hold: float = 5.0,
+        keep_stale: float = KEEP_STALE,
+        purge_batch: int = PURGE_BATCH,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.engine = engine
@@ -117,6 +133,8 @@ class ResponseCache:
         self.wait = wait
         self.poll = poll
         self.failure_hold = timedelta(seconds=failure_hold)
+        self.keep_stale = timedelta(seconds=keep_stale)
+        self.purge_batch = purge_batch
         self.clock = clock
 
     def get_or_fetch(
@@ -124,7 +142,7 @@ class ResponseCache:
     ) -> Cached:
         """The payload for `key`, calling `fetch()` (JSON-able result) at most once per
         expiry across processes. Raises what `fetch` raised when there is no copy."""
-        deadline = time.monotonic() + self.wait
+        deadline = time.monotonic() + bounded(self.wait)
         while True:
             try:
                 row = self._read(key)
@@ -144,13 +162,39 @@ class ResponseCache:
             if row is not None and row.status >= 400 and leased:
                 raise error_class_for(row.status)(provider, detail="remembered failure")
             if time.monotonic() >= deadline:
-                raise ProviderUnavailable(provider, detail="another request is still fetching")
+                error = QueueBusy if is_bounded(self.wait) else ProviderUnavailable
+                raise error(provider, detail="another request is still fetching")
             time.sleep(self.poll)
 
     def forget(self, key: str) -> None:
         """Drop a key, e.g. when an administrator asks for fresh details."""
         with self.engine.begin() as conn:
             conn.execute(provider_cache.delete().where(provider_cache.c.key == key))
+
+    def purge_expired(self, limit: int | None = None) -> int:
+        """Delete rows expired more than `keep_stale` ago (and rows left without a copy)
+        that nobody is fetching: at most `limit` of them, all when None. Returns how
+        many were deleted; a database that cannot be written deletes nothing."""
+        c = provider_cache.c
+        now = self.clock()
+        cutoff = now - self.keep_stale
+        dead = and_(
+            or_(c.lease_until.is_(None), c.lease_until < now),
+            or_(c.expires_at < cutoff, and_(c.payload.is_(None), or_(c.lease_until.is_(None), c.lease_until < cutoff))),
+        )
+        deleted = 0
+        try:
+            while limit is None or deleted < limit:
+                size = 500 if limit is None else min(500, limit - deleted)
+                batch = select(c.key).where(dead).limit(size)
+                with self.engine.begin() as conn:
+                    count = conn.execute(delete(provider_cache).where(c.key.in_(batch))).rowcount
+                deleted += max(count, 0)
+                if count < size:
+                    break
+        except OperationalError as exc:
+            log.warning("provider cache could not delete expired rows: %s", exc.orig)
+        return deleted
 
     # -- rows --------------------------------------------------------------------------
 
@@ -193,6 +237,11 @@ class ResponseCache:
     ) -> Cached:
         try:
             payload = fetch()
+        except QueueBusy:
+            self._write(key, status=FETCHING, lease_until=None)  # not a failure: let go at once
+            if row is not None and row.payload is not None:
+                return Cached(json.loads(row.payload), stale=True, fetched_at=row.fetched_at)
+            raise
         except ProviderError as error:
             now = self.clock()
             self._write(key, status=error.status, lease_until=now + self.failure_hold)
@@ -212,6 +261,8 @@ class ResponseCache:
             expires_at=now + timedelta(seconds=ttl),
             lease_until=None,
         )
+        if self.purge_batch:
+            self.purge_expired(self.purge_batch)
         return Cached(json.loads(text), fetched_at=now)
 
     def _write(self, key: str, **values: Any) -> None:

@@ -56,3 +56,12 @@ _BY_STATUS: dict[int, type[ProviderError]] = {
 def error_class_for(status: int) -> type[ProviderError]:
     """The error class a remembered failure code stands for (ProviderError.status)."""
     return _BY_STATUS.get(status, ProviderBadResponse)
+
+
+class QueueBusy(ProviderUnavailable):
+    """The provider's shared request queue (or another request's fetch of the same
+    answer) would keep this caller waiting longer than it is willing to (`patience`):
+    nothing failed, the answer can be asked for again in a moment. The response cache
+    does not remember it as a failure."""
+
+    template = "{provider} is busy: its results are still coming."

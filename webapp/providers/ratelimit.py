@@ -19,7 +19,8 @@ caller who wins a slot that started more than a quarter of the margin ago (the d
 was slow to confirm it, e.g. SQLite's busy handler waited for another process's lock)
 lets it lapse and reserves the next one.
 A caller whose slot would be more than `max_wait` seconds away gives up at once with
-ProviderUnavailable rather than holding a page open.
+ProviderUnavailable rather than holding a page open; within `patience(seconds)`
+(patience.py) the limit is that patience when shorter, and giving up raises QueueBusy.
 
 When the table cannot be written (SQLite locked for longer than the engine waits, see
 cache.provider_engine()), the limit is kept within this process only, from the slots it
@@ -39,7 +40,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from webapp.providers.cache import utcnow
-from webapp.providers.errors import ProviderUnavailable
+from webapp.providers.errors import ProviderUnavailable, QueueBusy
+from webapp.providers.patience import bounded, is_bounded
 
 # The columns of RateSlot (webapp/providers/models.py), without importing Flask-SQLAlchemy.
 rate_slots = table("provider_rate_slots", column("name", String), column("next_at", DateTime))
@@ -100,10 +102,18 @@ class RateLimiter:
         with _local_lock:
             now = self.clock()
             start = max(_local_next.get(self.name, now), now)
-            if start - now > self.max_wait:
-                raise ProviderUnavailable(self.provider, detail="rate-limit queue too long")
+            self._check_wait(start - now)
             _local_next[self.name] = start + self.spacing
             return start
+
+    def _check_wait(self, wait: timedelta) -> None:
+        """Give up when the slot is further away than this caller will wait."""
+        limit = self.max_wait.total_seconds()
+        if wait.total_seconds() <= bounded(limit):
+            return
+        if is_bounded(limit):
+            raise QueueBusy(self.provider, detail=f"rate-limit slot {wait.total_seconds():.1f} s away")
+        raise ProviderUnavailable(self.provider, detail="rate-limit queue too long")
 
     def _reserve_shared(self) -> datetime:
         c = rate_slots.c
@@ -118,8 +128,7 @@ class RateLimiter:
                     continue
             else:
                 start = max(seen, now)
-                if start - now > self.max_wait:
-                    raise ProviderUnavailable(self.provider, detail="rate-limit queue too long")
+                self._check_wait(start - now)
                 with self.engine.begin() as conn:
                     taken = conn.execute(
                         update(rate_slots)
