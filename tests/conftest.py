@@ -153,6 +153,8 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 conn.execute(text(f"DELETE FROM {table}"))
             if db.engine.dialect.name == "postgresql":
                 conn.execute(RESTART_SEQUENCES)
+            else:  # AUTOINCREMENT tables remember their highest id here
+                conn.execute(text("DELETE FROM sqlite_sequence"))
         # The next test's rows reuse these ids: cached fragments must go with them.
         cache.clear()
 
@@ -275,7 +277,13 @@ def _world_groups(owner: User, member: User, title: Any, album: Any) -> dict[str
 
 
 def login(client: FlaskClient, user: User) -> None:
-    """Log a test client in without going through the form (the form has its own tests)."""
+    """Log a test client in without going through the form (the form has its own tests):
+    a new login session for `user`, its token in the client's cookie."""
+    from webapp.accounts.services import open_login_session
+
+    with contextlib.nullcontext() if has_app_context() else client.application.app_context():
+        open_login_session(user, user_agent="")
+        db.session.commit()
     with client.session_transaction() as sess:
         sess["_user_id"] = user.get_id()
         sess["_fresh"] = True
