@@ -195,6 +195,9 @@ def world(make_user):  # type: ignore[no-untyped-def]
     owner = make_user(username="owner")
     identity = OAuthIdentity(user_id=owner.id, provider="test", subject="owner-sub")
     db.session.add(identity)
+    from webapp.accounts.services import open_login_session
+
+    owner_login = open_login_session(owner, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     requester, asked = make_user(username="requester"), make_user(username="asked")
     incoming = social.send_request(requester, owner)
     outgoing = social.send_request(owner, asked)
@@ -238,6 +241,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
         stranger=make_user(username="stranger"),
         admin=make_user(username="admin", is_admin=True, tier="admin"),
         identity=identity,
+        owner_login=owner_login,
         incoming=find(requester, owner),
         outgoing=find(owner, asked),
         invite=invite,
