@@ -116,7 +116,7 @@ def logout() -> Response:
             pass  # ended meanwhile by another request
         db.session.commit()
     _sign_out_here()
-    flash("You are logged out on this browser.", "info")
+    flash("You are logged out. Your other browsers stay signed in; Settings can sign them out.", "info")
     return see_other(url_for("main.index"))
 
 
