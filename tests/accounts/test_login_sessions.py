@@ -278,3 +278,13 @@ class TestLastSeen:
 ])
 def test_device_descriptions(user_agent, device):
     assert services.describe_device(user_agent) == device
+
+
+def test_sessions_older_than_their_cookie_are_not_listed_and_are_forgotten(app, client, make_user):
+    ann = make_user(username="ann")
+    services.open_login_session(ann, user_agent=CHROME_MAC)
+    db.session.execute(update(LoginSession).values(last_seen_at=utcnow() - timedelta(days=40)))
+    db.session.commit()
+    sign_in(client, "ann")
+    assert "Chrome on macOS" not in client.get("/settings").get_data(as_text=True)
+    assert [s.device for s in db.session.scalars(select(LoginSession))] == ["Firefox on Linux"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -151,9 +151,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_login_session(user: User, *, user_agent: str) -> LoginSession:
+def open_login_session(user: User, *, user_agent: str, forget_before: datetime | None = None) -> LoginSession:
     """A new signed-in browser for `user`. Its random token is set on `user.login_token`
-    (for the cookie, through `user.get_id()`) and is stored nowhere but as a hash."""
+    (for the cookie, through `user.get_id()`) and is stored nowhere but as a hash.
+    The account's sessions last seen before `forget_before` (their cookies have
+    expired) are deleted."""
+    if forget_before is not None:
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.last_seen_at < forget_before)
+        )
     token = secrets.token_urlsafe(32)
     login = LoginSession(user_id=user.id, token_hash=token_hash(token), device=describe_device(user_agent))
     db.session.add(login)
@@ -162,15 +168,13 @@ def open_login_session(user: User, *, user_agent: str) -> LoginSession:
     return login
 
 
-def login_sessions_of(user: User) -> list[LoginSession]:
-    """The account's signed-in browsers, the most recently seen first."""
-    return list(
-        db.session.scalars(
-            select(LoginSession)
-            .where(LoginSession.user_id == user.id)
-            .order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())
-        )
-    )
+def login_sessions_of(user: User, *, seen_since: datetime | None = None) -> list[LoginSession]:
+    """The account's signed-in browsers (last seen since `seen_since`), the most
+    recently seen first."""
+    query = select(LoginSession).where(LoginSession.user_id == user.id)
+    if seen_since is not None:
+        query = query.where(LoginSession.last_seen_at >= seen_since)
+    return list(db.session.scalars(query.order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())))
 
 
 def end_login_session(user: User, session_id: int) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
@@ -7,7 +9,7 @@ from werkzeug.wrappers import Response
 from webapp.accounts import bp, passwords, services
 from webapp.accounts.forms import DeleteAccountForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
 from webapp.caching import same_for_every_visitor
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
 from webapp.rendering import apply_error, render, safe_next, see_other
@@ -24,13 +26,21 @@ def _register_limit() -> str:
 def start_session(user: services.User) -> None:
     """Sign this browser in to `user` with a new login session (committed here), and a
     fresh cookie session: nothing from the anonymous session carries over."""
-    login = services.open_login_session(user, user_agent=request.user_agent.string)
+    login = services.open_login_session(user, user_agent=request.user_agent.string, forget_before=_expired())
     login_id = login.id
     db.session.commit()
     session.clear()
     login_user(user)
     session.permanent = True
     g.login_session_id = login_id
+
+
+def _expired() -> datetime:
+    """Sessions last seen before this have outlived their cookie: a cookie is signed at
+    the latest when last used, and last_seen_at lags use by up to LAST_SEEN_EVERY."""
+    from webapp import LAST_SEEN_EVERY
+
+    return utcnow() - current_app.permanent_session_lifetime - LAST_SEEN_EVERY
 
 
 def current_login_session() -> int | None:
@@ -183,7 +193,7 @@ def settings() -> Response:
         form=form,
         identities=services.identities_of(user),
         providers=current_app.extensions.get("marquee_oauth_providers", []),
-        login_sessions=services.login_sessions_of(user),
+        login_sessions=services.login_sessions_of(user, seen_since=_expired()),
         this_session=current_login_session(),
         status=status,
     )
