@@ -114,6 +114,10 @@ def run_migrations_online():
                         raise RuntimeError(f"the migrations broke foreign keys: {broken[:10]}")
         finally:
             if sqlite:
+                # Outside any transaction again (closing would roll back what is left
+                # open anyway), or the pragma would be ignored and the pool would hand
+                # out a connection that enforces no foreign keys.
+                connection.rollback()
                 connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
