@@ -226,6 +226,7 @@ class TestSettingsList:
             select(LoginSession.id).join(User).where(User.username == "bob")
         )
         assert client.post(f"/settings/sessions/{bob_session}/end").status_code == 404
+        assert client.post(f"/settings/sessions/{10**30}/end").status_code == 404
         assert signed_in(bobs)
 
 
@@ -288,3 +289,44 @@ def test_sessions_older_than_their_cookie_are_not_listed_and_are_forgotten(app, 
     sign_in(client, "ann")
     assert "Chrome on macOS" not in client.get("/settings").get_data(as_text=True)
     assert [s.device for s in db.session.scalars(select(LoginSession))] == ["Firefox on Linux"]
+
+
+@pytest.fixture
+def sqlite_app(tmp_path, database_url):  # type: ignore[no-untyped-def]
+    if not database_url.startswith("sqlite"):
+        pytest.skip("SQLite only: PostgreSQL's tables are not recreated")
+    from tests.conftest import make_app
+
+    return make_app(f"sqlite:///{tmp_path / 'upgrade.sqlite3'}")
+
+
+def test_the_migration_keeps_rows_indexes_and_triggers_and_leaves_foreign_keys_on(sqlite_app):
+    from flask_migrate import upgrade
+
+    with sqlite_app.app_context():
+        upgrade(revision="0008")
+        with db.engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO users (id, username, display_name, bio, is_private, is_admin, is_imported, tier,"
+                " session_version, created_at) VALUES (1, 'ann', 'Ann', '', 0, 0, 0, 'free', 1, '2026-01-01'),"
+                " (2, 'bob', 'Bob', '', 0, 0, 0, 'free', 1, '2026-01-01')"))
+            conn.execute(text("INSERT INTO weeks (id, user_id, iso_year, iso_week, notes, created_at, updated_at)"
+                              " VALUES (7, 2, 2026, 3, '', '2026-01-01', '2026-01-01')"))
+            conn.execute(text("DELETE FROM users WHERE id = 1"))
+            before = dict(conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL")).all())
+        upgrade()
+        with db.engine.connect() as conn:  # the connection the migrations ran on
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            after = dict(conn.execute(text(
+                "SELECT name, sql FROM sqlite_master WHERE type IN ('index', 'trigger') AND sql IS NOT NULL")).all())
+            assert {name: sql for name, sql in after.items() if name in before} == before
+            assert conn.execute(text("SELECT id, username, profile_version FROM users")).all() == [(2, "bob", 1)]
+            assert conn.execute(text("SELECT id, user_id FROM weeks")).all() == [(7, 2)]
+            conn.execute(text("DELETE FROM weeks"))  # a 0007 trigger on a recreated table
+            assert conn.execute(text("SELECT profile_version FROM users")).scalar() == 2
+            conn.execute(text("INSERT INTO users (username, display_name, bio, is_private, is_admin, is_imported,"
+                              " tier, created_at) VALUES ('cy', 'Cy', '', 0, 0, 0, 'free', '2026-01-01')"))
+            assert conn.execute(text("SELECT max(id) FROM users")).scalar() == 3
+            conn.rollback()
+        db.session.remove()

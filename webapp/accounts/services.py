@@ -179,6 +179,8 @@ def login_sessions_of(user: User, *, seen_since: datetime | None = None) -> list
 
 def end_login_session(user: User, session_id: int) -> None:
     """Sign one browser of `user` out (404 for a session that is not theirs)."""
+    if not 0 < session_id < 2**31:  # no such id, and PostgreSQL would refuse the number
+        raise NotFound()
     ended = db.session.execute(
         delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user.id)
     )
