@@ -36,6 +36,15 @@ def test_fragments_and_redirects_to_a_signed_in_visitor_are_private(ann_browser)
     assert ann_browser.get("/login").headers["Cache-Control"] == PRIVATE
 
 
+def test_static_files_keep_their_caching(csrf_app, ann_browser):
+    with csrf_app.test_client().get("/static/css/app.css") as anonymous:
+        expected = anonymous.headers.get("Cache-Control")
+    with ann_browser.get("/static/css/app.css") as signed_in:
+        assert signed_in.status_code == 200
+        assert signed_in.headers.get("Cache-Control") == expected
+        assert "no-store" not in (expected or "")
+
+
 def test_a_page_served_from_the_page_cache_is_private(csrf_app, ann_browser):
     ann_browser.get("/u/ann")
     with renders(csrf_app) as rendered:
