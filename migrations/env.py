@@ -98,8 +98,27 @@ def run_migrations_online():
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes some things only by recreating a table, and with foreign keys
+            # enforced dropping the old one would delete every row that references it.
+            # SQLite's own procedure: keys off meanwhile (only possible outside a
+            # transaction), then checked before the migrations commit.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the migrations broke foreign keys: {broken[:10]}")
+        finally:
+            if sqlite:
+                # Outside any transaction again (closing would roll back what is left
+                # open anyway), or the pragma would be ignored and the pool would hand
+                # out a connection that enforces no foreign keys.
+                connection.rollback()
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

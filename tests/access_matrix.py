@@ -71,6 +71,14 @@ ROUTES: list[Route] = [
         args=lambda w: {"identity_id": w.identity.id},
         expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
     ),
+    # The owner's other signed-in browser (world.owner_login).
+    Route(
+        "accounts.end_session",
+        method="POST",
+        args=lambda w: {"session_id": w.owner_login.id},
+        expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
+    ),
+    Route("accounts.end_all_sessions", method="POST", expect=members_only(303)),
     Route("accounts.oauth_login", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
     Route("accounts.oauth_callback", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
     # Social: the owner has a pending request from `requester`, one to `asked`, and a code.

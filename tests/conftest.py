@@ -153,6 +153,8 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
                 conn.execute(text(f"DELETE FROM {table}"))
             if db.engine.dialect.name == "postgresql":
                 conn.execute(RESTART_SEQUENCES)
+            else:  # AUTOINCREMENT tables remember their highest id here
+                conn.execute(text("DELETE FROM sqlite_sequence"))
         # The next test's rows reuse these ids: cached fragments must go with them.
         cache.clear()
 
@@ -193,6 +195,9 @@ def world(make_user):  # type: ignore[no-untyped-def]
     owner = make_user(username="owner")
     identity = OAuthIdentity(user_id=owner.id, provider="test", subject="owner-sub")
     db.session.add(identity)
+    from webapp.accounts.services import open_login_session
+
+    owner_login = open_login_session(owner, user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     requester, asked = make_user(username="requester"), make_user(username="asked")
     incoming = social.send_request(requester, owner)
     outgoing = social.send_request(owner, asked)
@@ -236,6 +241,7 @@ def world(make_user):  # type: ignore[no-untyped-def]
         stranger=make_user(username="stranger"),
         admin=make_user(username="admin", is_admin=True, tier="admin"),
         identity=identity,
+        owner_login=owner_login,
         incoming=find(requester, owner),
         outgoing=find(owner, asked),
         invite=invite,
@@ -275,7 +281,13 @@ def _world_groups(owner: User, member: User, title: Any, album: Any) -> dict[str
 
 
 def login(client: FlaskClient, user: User) -> None:
-    """Log a test client in without going through the form (the form has its own tests)."""
+    """Log a test client in without going through the form (the form has its own tests):
+    a new login session for `user`, its token in the client's cookie."""
+    from webapp.accounts.services import open_login_session
+
+    with contextlib.nullcontext() if has_app_context() else client.application.app_context():
+        open_login_session(user, user_agent="")
+        db.session.commit()
     with client.session_transaction() as sess:
         sess["_user_id"] = user.get_id()
         sess["_fresh"] = True

@@ -28,4 +28,3 @@ class UserFactory(SQLAlchemyModelFactory):
     is_admin = False
     is_imported = False
     tier = "free"
-    session_version = 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
 from webapp.security import SessionCookies, init_security_headers
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# How stale a login session's last_seen_at may get before a request writes it again.
+LAST_SEEN_EVERY = timedelta(minutes=5)
 # GET endpoints that write by protocol (an OAuth callback creates or links accounts).
 WRITING_GETS = frozenset({"accounts.oauth_callback"})
 
@@ -133,10 +136,12 @@ def navigation_pending_requests() -> int:
 
 def _init_login(app: Flask) -> None:
     from flask import g
-    from sqlalchemy import bindparam, func, inspect, select
+    from sqlalchemy import bindparam, func, inspect, select, update
     from sqlalchemy.orm import make_transient_to_detached
 
-    from webapp.accounts.models import User
+    from webapp.accounts.models import LoginSession, User
+    from webapp.accounts.services import token_hash
+    from webapp.db import utcnow, write_aside
     from webapp.social.models import FriendRequest
 
     login_manager.init_app(app)
@@ -156,8 +161,19 @@ def _init_login(app: Flask) -> None:
     mapper = inspect(User)
     attributes = [(prop.key, prop.columns[0]) for prop in mapper.column_attrs]
     pending = select(func.count(FriendRequest.id)).where(FriendRequest.to_user_id == User.id).scalar_subquery()
-    user_with_pending = select(*(column for _, column in attributes), pending).where(
-        User.id == bindparam("user_id")
+    # The cookie names the account and a login session's token (User.get_id): the
+    # session's row joins in, so a deleted or foreign session finds nothing.
+    user_with_pending = (
+        select(*(column for _, column in attributes), pending, LoginSession.id, LoginSession.last_seen_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == bindparam("user_id"), LoginSession.token_hash == bindparam("token_hash"))
+    )
+    # A session's last_seen_at is written at most every LAST_SEEN_EVERY, by a conditional
+    # UPDATE: of simultaneous requests one changes the row, the others match nothing.
+    touch_session = (
+        update(LoginSession)
+        .where(LoginSession.id == bindparam("session_id"), LoginSession.last_seen_at < bindparam("stale"))
+        .values(last_seen_at=bindparam("now"))
     )
     keys = [key for key, _ in attributes]
     id_position = keys.index("id")
@@ -177,15 +193,21 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(token: str) -> User | None:
-        user_id, _, version = token.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+        user_id, _, secret = token.partition(":")
+        if not user_id.isdigit() or not secret:
             return None
-        row = context_connection().execute(user_with_pending, {"user_id": int(user_id)}).first()
+        parameters = {"user_id": int(user_id), "token_hash": token_hash(secret)}
+        row = context_connection().execute(user_with_pending, parameters).first()
         if row is None:
+            return None  # ended (logout, sign out everywhere, password change) or gone
+        *values, g.pending_friend_requests, session_id, last_seen_at = tuple(row)
+        user = as_loaded(tuple(values))
+        if not user.can_login:
             return None
-        user, g.pending_friend_requests = as_loaded(tuple(row)[:-1]), row[-1]
-        if not user.can_login or user.session_version != int(version):
-            return None  # revoked (logout elsewhere, password change) or gone
+        user.login_token, g.login_session_id = secret, session_id
+        now = utcnow()
+        if last_seen_at < now - LAST_SEEN_EVERY:
+            write_aside(touch_session, {"session_id": session_id, "stale": now - LAST_SEEN_EVERY, "now": now})
         return user
 
     @login_manager.unauthorized_handler

@@ -131,6 +131,29 @@ def set_read_request(value: bool) -> contextvars.Token[bool]:
     return _reading.set(value)
 
 
+def write_aside(statement: Any, parameters: dict[str, Any]) -> None:
+    """Run one small write that a request makes on the side (a session's last-seen
+    time). In a read request that has not begun a transaction it is committed at once,
+    on a connection of its own: the context connection reads in autocommit and nothing
+    would commit it. Otherwise it joins the request's transaction on the context
+    connection, committed with the request's own writes (and lost with them)."""
+    connection = context_connection()
+    if _reading.get() and not _immediate.get() and not _in_database_transaction(connection):
+        with db.engine.begin() as own:
+            own.execute(statement, parameters)
+    else:
+        connection.execute(statement, parameters)
+
+
+def _in_database_transaction(connection: Connection) -> bool:
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return bool(driver.in_transaction)  # type: ignore[union-attr]
+    from psycopg.pq import TransactionStatus
+
+    return driver.info.transaction_status != TransactionStatus.IDLE  # type: ignore[union-attr]
+
+
 _LOCKING = re.compile(r"\bFOR (?:NO KEY UPDATE|UPDATE|KEY SHARE|SHARE)\b|pg_advisory", re.IGNORECASE)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Request, Response
+from flask import Flask, Request, Response, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
@@ -27,6 +27,9 @@ CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+# The session key flask-login keeps a signed-in visitor's id under.
+SIGNED_IN = "_user_id"
 
 HEADERS = {
     "Content-Security-Policy": CSP,
@@ -46,6 +49,12 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
         response.headers.update(headers)
+        if SIGNED_IN in session and request.endpoint != "static":
+            # What a signed-in visitor sees is theirs: no shared cache keeps it, and the
+            # back button after logout does not show it from the browser's cache. (Pages
+            # from the page cache pass here too; anonymous pages and the static files,
+            # the same for everyone, keep their headers.)
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
 

@@ -139,9 +139,11 @@ def follow(browser: FlaskClient, response: TestResponse) -> TestResponse:
     return browser.get(response.headers["Location"])
 
 
-def session_user(browser: FlaskClient) -> str | None:
+def session_user(browser: FlaskClient) -> int | None:
+    """The id of the account the browser's session is signed in to."""
     with browser.session_transaction() as sess:
-        return sess.get("_user_id")
+        value = sess.get("_user_id")
+    return None if value is None else int(value.partition(":")[0])
 
 
 def users(oauth_app: Flask) -> list[User]:
@@ -287,7 +289,7 @@ def test_new_account_from_verified_email(
     [identity] = identities(oauth_app)
     assert (identity.user_id, identity.provider, identity.subject) == (user.id, "test", "fake-user-1")
     assert identity.email == "alex@example.com"
-    assert session_user(browser) == user.get_id()
+    assert session_user(browser) == user.id
     with browser.session_transaction() as sess:
         # The flow's state went with the anonymous session; nothing else carried over.
         assert not [key for key in sess if key.startswith("_state_")]
@@ -303,7 +305,7 @@ def test_returning_identity_signs_in_to_the_same_account(
     response = sign_in(second, provider)
     assert "Welcome back, Alex Example." in text(follow(second, response))
     [user] = users(oauth_app)
-    assert session_user(second) == user.get_id()
+    assert session_user(second) == user.id
     assert len(identities(oauth_app)) == 1
 
 
@@ -319,7 +321,7 @@ def test_existing_account_is_linked_by_verified_email(
     assert user.email_verified_at == CONFIRMED
     [identity] = identities(oauth_app)
     assert identity.user_id == owner.id and identity.email == "alex@example.com"
-    assert session_user(browser) == owner.get_id()
+    assert session_user(browser) == owner.id
 
 
 def test_an_unconfirmed_account_is_not_linked_by_a_verified_email(
@@ -362,7 +364,7 @@ def test_unverified_email_starts_an_account_without_that_email(
     [user] = users(oauth_app)
     assert (user.email, user.email_verified_at) == (None, None)
     assert user.username == "alex"
-    assert session_user(browser) == user.get_id()
+    assert session_user(browser) == user.id
 
 
 def test_imported_account_cannot_be_claimed_by_email(
@@ -397,7 +399,7 @@ def test_link_from_settings_and_settings_lists_the_identity(
     assert f'action="/settings/identities/{identity.id}/unlink"' in settings
     assert "Remove Test ID" in settings
     assert "Link Test ID" not in settings and "Link Facebook" in settings
-    assert session_user(browser) == me.get_id()  # still the same session, same account
+    assert session_user(browser) == me.id  # still the same session, same account
     assert [u.id for u in users(oauth_app)] == [me.id]
 
 
@@ -415,7 +417,7 @@ def test_an_identity_linked_to_someone_else_cannot_be_linked(
     assert "That account is already linked to another Marquee user." in text(follow(browser, response))
     [identity] = identities(oauth_app)
     assert identity.user_id == alex.id
-    assert session_user(browser) == me.get_id()
+    assert session_user(browser) == me.id
 
 
 def test_unlink_an_identity_when_a_password_remains(
@@ -817,7 +819,7 @@ def test_facebook_flow(browser: FlaskClient, provider: FakeOIDCProvider, oauth_a
     assert s256(token_request["code_verifier"]) == sent["code_challenge"]
     [me] = provider.userinfo_requests
     assert me.path == "/me" and me["fields"] == "id,name,email" and me.status == 200
-    assert session_user(browser) == user.get_id()
+    assert session_user(browser) == user.id
 
 
 def test_facebook_without_an_email(
@@ -830,7 +832,7 @@ def test_facebook_without_an_email(
     sign_in(browser, provider, "facebook")
     alexandra, alex = users(oauth_app)
     assert alex.email is None and alex.username == "alexexample"
-    assert session_user(browser) == alex.get_id()
+    assert session_user(browser) == alex.id
 
 
 def test_facebook_email_does_not_link_a_confirmed_account(

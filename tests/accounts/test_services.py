@@ -77,13 +77,14 @@ def test_imported_accounts_cannot_log_in(make_user):
 
 def test_change_password_checks_current_and_revokes_sessions(make_user):
     user = make_user()
-    version = user.session_version
+    services.open_login_session(user, user_agent="")
     with pytest.raises(Invalid) as err:
         services.change_password(user, current_password="nope", new_password="another-good-one-77")
     assert err.value.field == "current_password"
+    assert len(services.login_sessions_of(user)) == 1
     services.change_password(user, current_password="velvet-marquee-42", new_password="another-good-one-77")
     db.session.commit()
-    assert user.session_version == version + 1
+    assert services.login_sessions_of(user) == []
     assert services.authenticate(user.username, "another-good-one-77") == user
 
 

@@ -15,12 +15,14 @@ from flask_login import current_user
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import InvalidRequestError
 
+from webapp.accounts import services
 from webapp.accounts.models import User
 from webapp.db import db
 
 
 @contextmanager
 def signed_in_request(app: Flask, user: User) -> Iterator[None]:
+    services.open_login_session(user, user_agent="")
     token = user.get_id()
     db.session.commit()
     with app.test_request_context("/"):

@@ -108,18 +108,20 @@ def test_a_vote_racing_the_resolution_lands_before_it_or_is_refused(app, app_ctx
     db.session.commit()
     session_id, card = session.id, services.deck(session)[0].id
     voters = [owner, *others]
+    cookies = {user.id: session_cookie(app, user) for user in voters}  # before the clock starts
+    owner_id = owner.id
     with serve(app) as base:
         # Voting closes while the votes are in flight: move the deadline to now.
         session.ends_at = utcnow() + timedelta(milliseconds=150)
         db.session.commit()
 
         def cast(user):  # type: ignore[no-untyped-def]
-            cookie = session_cookie(app, user)
+            cookie = cookies[user.id]
             return lambda: requests.post(f"{base}/sessions/{session_id}/vote", data={"candidate": card, "vote": "yes"},
                                          cookies=cookie, allow_redirects=False, timeout=60).status_code
 
         def read():  # type: ignore[no-untyped-def]
-            cookie = session_cookie(app, owner)
+            cookie = cookies[owner_id]
             import time
             time.sleep(0.15)
             return requests.get(f"{base}/sessions/{session_id}", cookies=cookie, timeout=60).status_code

@@ -13,6 +13,8 @@ TIERS = ("free", "premium", "admin")
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # Ids in URLs and sessions are never reused (SQLite AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: both are unique case-insensitively.
@@ -31,8 +33,6 @@ class User(UserMixin, db.Model):
     # Imported rating authors (MovieLens) exist for their data and cannot log in.
     is_imported: Mapped[bool] = mapped_column(Boolean, default=False)
     tier: Mapped[str] = mapped_column(String(16), default="free")
-    # Bumped by logout and password change: every session carrying an older value ends.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Bumped by database triggers (migration 0007) whenever what this person's profile
     # or weeks stats show changes; both are cached under it. Never set by the app.
     profile_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -42,9 +42,28 @@ class User(UserMixin, db.Model):
         back_populates="user", cascade="all, delete-orphan", lazy="raise"
     )
 
+    # The secret of the login session this object was signed in with, in this request:
+    # set by accounts.services.open_login_session and by the session loader.
+    login_token = None  # type: str | None
+
     def get_id(self) -> str:
-        # The session remembers the version it was issued for (see load_user).
-        return f"{self.id}:{self.session_version}"
+        """What the session cookie carries: the account's id and the secret of one
+        login_sessions row (see webapp._init_login). Deleting the row ends the session."""
+        if self.login_token is None:
+            raise RuntimeError("no login session: open one with accounts.services.open_login_session")
+        return f"{self.id}:{self.login_token}"
+
+    # The same account, whichever session it was loaded for (UserMixin compares get_id()).
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, User):
+            return self.id == other.id
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
 
     @property
     def can_login(self) -> bool:
@@ -62,7 +81,7 @@ class OAuthIdentity(db.Model):
     """An identity at an OAuth/OIDC provider, linked to one account."""
 
     __tablename__ = "oauth_identities"
-    __table_args__ = (UniqueConstraint("provider", "subject"),)
+    __table_args__ = (UniqueConstraint("provider", "subject"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -72,3 +91,20 @@ class OAuthIdentity(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="identities", lazy="raise")
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. The cookie carries the account's id and a random token;
+    only the token's SHA-256 is stored. Ending a session deletes its row."""
+
+    __tablename__ = "login_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A short description from the User-Agent ("Firefox on Linux"), shown in settings.
+    device: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Written at most every few minutes (webapp._init_login).
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts import passwords
-from webapp.accounts.models import OAuthIdentity, User
+from webapp.accounts.models import LoginSession, OAuthIdentity, User
 from webapp.accounts.signals import account_deleting
 from webapp.db import db, utcnow
 from webapp.errors import Conflict, Invalid, NotFound
@@ -145,12 +146,75 @@ def update_profile(
     return user
 
 
-def revoke_sessions(user: User) -> None:
-    """End every session of this user, on every device."""
-    db.session.execute(
-        update(User).where(User.id == user.id).values(session_version=User.session_version + 1)
+def token_hash(token: str) -> str:
+    """What login_sessions stores of a session's token: its SHA-256 (hex)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_login_session(user: User, *, user_agent: str, forget_before: datetime | None = None) -> LoginSession:
+    """A new signed-in browser for `user`. Its random token is set on `user.login_token`
+    (for the cookie, through `user.get_id()`) and is stored nowhere but as a hash.
+    The account's sessions last seen before `forget_before` (their cookies have
+    expired) are deleted."""
+    if forget_before is not None:
+        db.session.execute(
+            delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.last_seen_at < forget_before)
+        )
+    token = secrets.token_urlsafe(32)
+    login = LoginSession(user_id=user.id, token_hash=token_hash(token), device=describe_device(user_agent))
+    db.session.add(login)
+    db.session.flush()
+    user.login_token = token
+    return login
+
+
+def login_sessions_of(user: User, *, seen_since: datetime | None = None) -> list[LoginSession]:
+    """The account's signed-in browsers (last seen since `seen_since`), the most
+    recently seen first."""
+    query = select(LoginSession).where(LoginSession.user_id == user.id)
+    if seen_since is not None:
+        query = query.where(LoginSession.last_seen_at >= seen_since)
+    return list(db.session.scalars(query.order_by(LoginSession.last_seen_at.desc(), LoginSession.id.desc())))
+
+
+def end_login_session(user: User, session_id: int) -> None:
+    """Sign one browser of `user` out (404 for a session that is not theirs)."""
+    if not 0 < session_id < 2**31:  # no such id, and PostgreSQL would refuse the number
+        raise NotFound()
+    ended = db.session.execute(
+        delete(LoginSession).where(LoginSession.id == session_id, LoginSession.user_id == user.id)
     )
-    db.session.refresh(user, ["session_version"])
+    if ended.rowcount != 1:  # type: ignore[attr-defined]
+        raise NotFound()
+
+
+def revoke_sessions(user: User, *, keep: int | None = None) -> None:
+    """End every session of this user, on every device (but the login session `keep`)."""
+    statement = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep is not None:
+        statement = statement.where(LoginSession.id != keep)
+    db.session.execute(statement)
+
+
+# (pattern in the User-Agent, name shown), the first that matches wins: Edge and Opera
+# also say Chrome, Chrome also says Safari.
+_BROWSERS = [
+    ("Edg", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("FxiOS/", "Firefox"),
+    ("Chrome/", "Chrome"), ("CriOS/", "Chrome"), ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+    ("CrOS", "ChromeOS"), ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("Linux", "Linux"),
+]
+
+
+def describe_device(user_agent: str) -> str:
+    """A short description of a browser from its User-Agent, such as "Firefox on Linux"."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), None)
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or (f"A browser on {system}" if system else "An unknown browser")
 
 
 def change_password(user: User, *, current_password: str | None, new_password: str) -> None:

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from flask import current_app, flash, request, session, url_for
+from datetime import datetime
+
+from flask import current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from webapp.accounts import bp, passwords, services
 from webapp.accounts.forms import DeleteAccountForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
 from webapp.caching import same_for_every_visitor
-from webapp.db import db
+from webapp.db import db, utcnow
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
 from webapp.rendering import apply_error, render, safe_next, see_other
@@ -22,10 +24,33 @@ def _register_limit() -> str:
 
 
 def start_session(user: services.User) -> None:
-    """Log in with a fresh session: nothing from the anonymous session carries over."""
+    """Sign this browser in to `user` with a new login session (committed here), and a
+    fresh cookie session: nothing from the anonymous session carries over."""
+    login = services.open_login_session(user, user_agent=request.user_agent.string, forget_before=_expired())
+    login_id = login.id
+    db.session.commit()
     session.clear()
     login_user(user)
     session.permanent = True
+    g.login_session_id = login_id
+
+
+def _expired() -> datetime:
+    """Sessions last seen before this have outlived their cookie: a cookie is signed at
+    the latest when last used, and last_seen_at lags use by up to LAST_SEEN_EVERY."""
+    from webapp import LAST_SEEN_EVERY
+
+    return utcnow() - current_app.permanent_session_lifetime - LAST_SEEN_EVERY
+
+
+def current_login_session() -> int | None:
+    """The id of this browser's login session (set by the session loader)."""
+    return g.get("login_session_id") if current_user.is_authenticated else None
+
+
+def _sign_out_here() -> None:
+    logout_user()
+    session.clear()
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -91,14 +116,41 @@ def login() -> Response:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    # CSRFProtect has already checked the token of every POST.
-    if current_user.is_authenticated:
-        services.revoke_sessions(current_user._get_current_object())
+    # CSRFProtect has already checked the token of every POST. Only this browser's
+    # session ends; settings list the others.
+    login_id = current_login_session()
+    if login_id is not None:
+        try:
+            services.end_login_session(current_user._get_current_object(), login_id)
+        except NotFound:
+            pass  # ended meanwhile by another request
         db.session.commit()
-    logout_user()
-    session.clear()
-    flash("You are logged out.", "info")
+    _sign_out_here()
+    flash("You are logged out. Your other browsers stay signed in; Settings can sign them out.", "info")
     return see_other(url_for("main.index"))
+
+
+@bp.route("/settings/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int) -> Response:
+    services.end_login_session(current_user._get_current_object(), session_id)  # 404 if not theirs
+    db.session.commit()
+    if session_id == current_login_session():
+        _sign_out_here()
+        flash("You are logged out on this browser.", "info")
+        return see_other(url_for("main.index"))
+    flash("That browser is signed out.", "success")
+    return see_other(url_for("accounts.settings"))
+
+
+@bp.route("/settings/sessions/end-all", methods=["POST"])
+@login_required
+def end_all_sessions() -> Response:
+    services.revoke_sessions(current_user._get_current_object())
+    db.session.commit()
+    _sign_out_here()
+    flash("You are signed out everywhere, on this browser too.", "info")
+    return see_other(url_for("accounts.login"))
 
 
 @bp.route("/password-strength", methods=["POST"])
@@ -141,6 +193,8 @@ def settings() -> Response:
         form=form,
         identities=services.identities_of(user),
         providers=current_app.extensions.get("marquee_oauth_providers", []),
+        login_sessions=services.login_sessions_of(user, seen_since=_expired()),
+        this_session=current_login_session(),
         status=status,
     )
 
@@ -160,7 +214,7 @@ def change_password() -> Response:
             apply_error(form, error)
         else:
             db.session.commit()
-            # Every other session is now revoked; this one continues under the new version.
+            # Every session is now ended; this browser continues in a new one.
             start_session(user)
             flash("Your password is changed. Other devices have been signed out.", "success")
             return see_other(url_for("accounts.settings"))
@@ -179,10 +233,9 @@ def delete_account() -> Response:
         if services.normalise_username(form.confirm_username.data) != user.username:
             form.confirm_username.errors = ["That is not your username."]
         else:
-            services.delete_account(user)
+            services.delete_account(user)  # its login sessions go with it (cascade)
             db.session.commit()
-            logout_user()
-            session.clear()
+            _sign_out_here()
             flash("Your account and its data are deleted.", "info")
             return see_other(url_for("main.index"))
     status = 422 if form.is_submitted() else 200

@@ -37,6 +37,8 @@ title_genres = Table(
 
 class Genre(db.Model):
     __tablename__ = "genres"
+    # Ids in URLs and sessions are never reused (SQLite AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(60))
@@ -51,6 +53,7 @@ class Title(db.Model):
         CheckConstraint("kind IN ('movie', 'tv', 'album')", name="kind"),
         CheckConstraint("runtime_minutes IS NULL OR runtime_minutes BETWEEN 1 AND 10000", name="runtime"),
         CheckConstraint("year IS NULL OR year BETWEEN 1870 AND 2200", name="year"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +94,8 @@ class Title(db.Model):
 
 class Person(db.Model):
     __tablename__ = "people"
+    # Ids in URLs and sessions are never reused (SQLite AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)

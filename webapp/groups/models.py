@@ -13,6 +13,8 @@ from webapp.db import db, utcnow
 
 class Group(db.Model):
     __tablename__ = "groups"
+    # Ids in URLs and sessions are never reused (SQLite AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -45,6 +47,7 @@ class GroupInvite(db.Model):
     __table_args__ = (
         CheckConstraint("max_uses BETWEEN 1 AND 100", name="max_uses"),
         CheckConstraint("uses >= 0 AND uses <= max_uses", name="uses"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,6 +68,7 @@ class WatchlistItem(db.Model):
     __table_args__ = (
         UniqueConstraint("group_id", "title_id"),
         CheckConstraint("status IN ('watchlist', 'watched')", name="status"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

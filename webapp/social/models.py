@@ -32,6 +32,7 @@ class FriendRequest(db.Model):
     __table_args__ = (
         UniqueConstraint("pair_low_id", "pair_high_id"),
         CheckConstraint("from_user_id <> to_user_id", name="not_self"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +50,8 @@ class FriendInvite(db.Model):
     """A one-time, expiring code that makes whoever redeems it a friend of its creator."""
 
     __tablename__ = "friend_invites"
+    # Ids in URLs and sessions are never reused (SQLite AUTOINCREMENT).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)

@@ -21,6 +21,7 @@ class Week(db.Model):
         UniqueConstraint("user_id", "iso_year", "iso_week"),
         CheckConstraint("iso_week BETWEEN 1 AND 53", name="iso_week"),
         CheckConstraint("iso_year BETWEEN 1900 AND 2200", name="iso_year"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
