@@ -353,7 +353,7 @@ def test_an_unverified_provider_email_neither_links_nor_reveals_an_account(
     assert (alex.email, alex.email_verified_at) == (None, None)
     [identity] = identities(oauth_app)
     assert identity.user_id == alex.id
-    assert session_user(browser) == alex.get_id()
+    assert session_user(browser) == alex.id
 
 
 def test_unverified_email_starts_an_account_without_that_email(
@@ -528,7 +528,7 @@ def test_a_forged_error_callback_does_not_end_the_flow(
     response = callback(browser, back)
     assert response.headers["Location"] == "/"
     [user] = users(oauth_app)
-    assert session_user(browser) == user.get_id()
+    assert session_user(browser) == user.id
 
 
 @pytest.mark.parametrize("forgery", ["altered state", "no state", "another browser's flow"])
