@@ -31,7 +31,7 @@ class MailUnavailable(DomainError):
     default_message = "We cannot send email right now. Please try again in a few minutes."
 
 
-class DevelopmentBackend(BaseEmailBackend):
+class OutboxEmailBackend(BaseEmailBackend):
     """No MAIL_SERVER: print each message and keep it as a .eml file in the outbox."""
 
     def send_messages(self, email_messages: list[EmailMessage]) -> int:
@@ -49,7 +49,7 @@ class DevelopmentBackend(BaseEmailBackend):
 
 def init_mail(app: Flask) -> None:
     if not app.config.get("MAIL_BACKEND"):
-        app.config["MAIL_BACKEND"] = "smtp" if app.config.get("MAIL_SERVER") else "webapp.mail.DevelopmentBackend"
+        app.config["MAIL_BACKEND"] = "smtp" if app.config.get("MAIL_SERVER") else "webapp.mail.OutboxEmailBackend"
     mail.init_app(app)
 
 

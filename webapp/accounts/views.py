@@ -120,7 +120,7 @@ def link_used(message: str | None = None) -> Response:
 
 
 def _user_key() -> str:
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else request.remote_addr or ""
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or ""
 
 
 def _resend_limit() -> str:
