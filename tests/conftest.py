@@ -133,10 +133,11 @@ def smtp_server() -> Iterator[FakeSMTPServer]:
 
 
 @pytest.fixture
-def mailbox(smtp_server: FakeSMTPServer) -> FakeSMTPServer:
+def mailbox(smtp_server: FakeSMTPServer) -> Iterator[FakeSMTPServer]:
     """The SMTP server, emptied for this test: `mailbox.last_link(address)`."""
     smtp_server.clear()
-    return smtp_server
+    yield smtp_server
+    smtp_server.on_receive = None
 
 
 @pytest.fixture(scope="session")

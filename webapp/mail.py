@@ -18,6 +18,7 @@ from flask import Flask, current_app, render_template
 from flask_mailman import EmailMessage, Mail
 from flask_mailman.backends.base import BaseEmailBackend
 
+from webapp.db import db
 from webapp.errors_base import DomainError
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,22 @@ def send_later(to: str, subject: str, template: str, **context: Any) -> None:
         "subject": subject,
         "body": render_template(f"mail/{template}.txt", **context),
     }
+    _end_transaction()
     try:
         current_app.extensions["marquee_jobs"].send_mail(message)
     except Exception as exc:  # the queue's storage (SQLite file, Redis) did not answer
         log.error("Could not queue mail %r to %s: %s", subject, to, exc)
         raise MailUnavailable() from exc
+
+
+def _end_transaction() -> None:
+    """Reading what a message shows (attributes expired by the commit) begins a new
+    transaction, on SQLite a write one in a POST: end it before the message is queued
+    (and, in immediate mode, sent)."""
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("Queue mail after the commit: this session has unsaved changes.")
+    session.rollback()
 
 
 def deliver(message: dict[str, str], *, retries_left: int = 0) -> None:

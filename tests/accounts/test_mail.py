@@ -373,3 +373,35 @@ def test_without_a_mail_server_mail_is_printed_and_kept_in_the_outbox(app, datab
     assert "To: nova@example.com" in text and "http://localhost/verify-email/" in text
     printed = capsys.readouterr().out
     assert "http://localhost/verify-email/" in printed and str(kept) in printed
+
+
+def test_mail_is_sent_after_the_commit_with_no_transaction_open(app, database_url, mailbox):
+    """While the SMTP server receives the message, another connection already sees the
+    new account and can take the write lock (SQLite) or lock its row (PostgreSQL)."""
+    from sqlalchemy import create_engine, text
+
+    from webapp.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(database_url))
+    seen: list[object] = []
+
+    def look(_message):  # type: ignore[no-untyped-def]
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA busy_timeout = 0")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                seen.append(conn.execute(text("SELECT username FROM users WHERE username = 'nova'")).scalar())
+            else:
+                conn.execute(text("SET lock_timeout = '1ms'"))
+                seen.append(conn.execute(
+                    text("SELECT username FROM users WHERE username = 'nova' FOR UPDATE NOWAIT")
+                ).scalar())
+            conn.rollback()
+
+    mailbox.on_receive = look
+    try:
+        response = app.test_client().post("/register", data=SIGN_UP)
+    finally:
+        engine.dispose()
+    assert response.status_code == 303
+    assert seen == ["nova"]

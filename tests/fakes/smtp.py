@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
+from collections.abc import Callable
 from typing import Any, Self
 
 from aiosmtpd.controller import Controller
@@ -49,11 +50,17 @@ class FakeSMTPServer:
         self._lock = threading.Condition()
         self._controller: Controller | None = None
         self.port = 0
+        # Called with each message as it arrives (in the server's thread), before the
+        # client is answered: tests look at the world as the sender left it.
+        self.on_receive: Callable[[Received], None] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        received = Received(list(envelope.rcpt_tos), message)  # type: ignore[arg-type]
+        if self.on_receive is not None:
+            self.on_receive(received)
         with self._lock:
-            self.received.append(Received(list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.received.append(received)
             self._lock.notify_all()
         return "250 Message accepted"
 
