@@ -82,6 +82,7 @@ class TestVerification:
 
         used = client.post(link)  # single use
         assert used.status_code == 404 and "already been used" in used.get_data(as_text=True)
+        assert client.get(link).status_code == 404
 
     def test_expired_forged_and_stale_links_fail_kindly(self, app, client, make_user):
         ann = make_user(username="ann", email_verified_at=None)
@@ -262,6 +263,7 @@ class TestEmailChange:
         (notice,) = mailbox.to(old)
         assert notice.subject == "Your Marquee email has changed" and "new@example.com" in notice.body
         assert client.post(link).status_code == 404  # single use
+        assert client.get(link).status_code == 404
 
     def test_an_unverified_address_is_verified_by_the_change_link(self, client, auth, mailbox, make_user):
         ann = auth.login(make_user(username="ann", email_verified_at=None))

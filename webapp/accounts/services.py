@@ -185,6 +185,19 @@ class LinkUsed(NotFound):
     default_message = "This link has expired or has already been used."
 
 
+def verification_pending(user_id: int, email: str) -> bool:
+    """Would this verification link still work? (Its page shows that; it writes nothing.)"""
+    return db.session.scalar(
+        select(User.id).where(User.id == user_id, User.email == email, User.email_verified_at.is_(None))
+    ) is not None
+
+
+def email_change_pending(user_id: int, old_email: str | None) -> bool:
+    """Would this email-change link still work (the account still has the old address)?"""
+    still = User.email.is_(None) if old_email is None else User.email == old_email
+    return db.session.scalar(select(User.id).where(User.id == user_id, still)) is not None
+
+
 def verify_email(user_id: int, email: str) -> User:
     """Mark the address verified, if it is still this account's and still unverified.
     Of two simultaneous uses of one link exactly one wins; the other raises LinkUsed."""

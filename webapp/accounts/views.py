@@ -110,6 +110,8 @@ def verify_email(token: str) -> Response:
         start_session(user)
         flash(f"Your email is confirmed. Welcome to Marquee, {user.display_name}!", "success")
         return see_other(url_for("main.index"))
+    if not services.verification_pending(payload["user"], payload["email"]):
+        return link_used()
     return render("accounts/verify_email.html", form=form, email=payload["email"])
 
 
@@ -389,4 +391,6 @@ def change_email(token: str) -> Response:
                        user=user, new_email=user.email)
         flash(f"Your email is now {user.email}.", "success")
         return see_other(url_for("accounts.settings"))
+    if not services.email_change_pending(payload["user"], payload["old"]):
+        return link_used()
     return render("accounts/change_email.html", form=form, email=payload["new"])
