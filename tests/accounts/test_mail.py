@@ -407,3 +407,14 @@ def test_mail_is_sent_after_the_commit_with_no_transaction_open(app, database_ur
         engine.dispose()
     assert response.status_code == 303
     assert seen == ["nova"]
+
+
+def test_resending_the_link_is_limited(app, database_url, mailbox, make_user):
+    limited = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_RESEND_LINK="2 per minute",
+                       RATELIMIT_KEY_PREFIX=f"v{time.time_ns()}")
+    ann = make_user(username="ann", email_verified_at=None)
+    client = limited.test_client()
+    login(client, ann)
+    statuses = [client.post("/verify-email/resend").status_code for _ in range(3)]
+    assert statuses == [303, 303, 429]
+    assert len(mailbox.to("ann@example.com")) == 2
