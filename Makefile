@@ -22,13 +22,16 @@ $(VENV)/.dev-installed: $(VENV)/.app-installed
 	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	@touch $@
 
-## Serve Marquee at http://127.0.0.1:$(PORT) on SQLite (instance/marquee.sqlite3), migrations applied.
+## Serve Marquee at http://127.0.0.1:$(PORT) on SQLite (instance/marquee.sqlite3), migrations applied,
+## with the jobs worker that sends mail (without MAIL_SERVER: printed and kept in instance/outbox/).
 ## Debug mode: a development secret is kept in instance/ and cookies work over plain http.
 run: export FLASK_DEBUG := 1
 run: $(VENV)/.app-installed
 	$(BIN)/flask db upgrade
 	$(BIN)/flask catalog load-demo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	@# The jobs worker (mail) runs beside the server and ends with it.
+	@$(BIN)/flask jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; \
+	  $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## Browser-test dependencies: Debian's Chromium (installed when missing and we are root), axe-core
 ## and oidc-provider (the real OpenID Connect provider the sign-in journeys run with node).

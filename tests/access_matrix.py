@@ -79,6 +79,13 @@ ROUTES: list[Route] = [
         expect={"anonymous": LOGIN, "stranger": 404, "owner": 303, "admin": 404},
     ),
     Route("accounts.end_all_sessions", method="POST", expect=members_only(303)),
+    # Mail: links carry a signed token (a bad one answers 404 to everyone).
+    Route("accounts.check_inbox", expect=everyone(200)),
+    Route("accounts.verify_email", args=lambda w: {"token": "not-a-token"}, expect=everyone(404)),
+    Route("accounts.resend_verification", method="POST", expect=members_only(303)),
+    Route("accounts.forgot_password", expect=everyone(200)),
+    Route("accounts.reset_password", args=lambda w: {"token": "not-a-token"}, expect=everyone(404)),
+    Route("accounts.change_email", args=lambda w: {"token": "not-a-token"}, expect=everyone(404)),
     Route("accounts.oauth_login", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
     Route("accounts.oauth_callback", args=lambda w: {"provider": "nobody"}, expect=everyone(404)),
     # Social: the owner has a pending request from `requester`, one to `asked`, and a code.

@@ -27,6 +27,7 @@ from webapp.config import normalise_database_url
 from webapp.db import db
 from webapp.extensions import cache
 from tests import factories
+from tests.fakes.smtp import FakeSMTPServer
 
 TEST_CONFIG: dict[str, Any] = {
     "TESTING": True,
@@ -35,6 +36,9 @@ TEST_CONFIG: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "REMEMBER_COOKIE_SECURE": False,
     "SERVER_NAME": None,
+    # Jobs (mail) run as they are queued, after the view's commit; mail goes to the
+    # session's SMTP server (`smtp_server` sets MAIL_SERVER and MAIL_PORT).
+    "JOBS_IMMEDIATE": True,
 }
 
 
@@ -117,6 +121,23 @@ def _dispose_engines() -> Iterator[None]:
             db.session.remove()
             for engine in db.engines.values():
                 engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def smtp_server() -> Iterator[FakeSMTPServer]:
+    """A real SMTP server on 127.0.0.1 that every test app sends its mail to."""
+    server = FakeSMTPServer().start()
+    TEST_CONFIG.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: FakeSMTPServer) -> Iterator[FakeSMTPServer]:
+    """The SMTP server, emptied for this test: `mailbox.last_link(address)`."""
+    smtp_server.clear()
+    yield smtp_server
+    smtp_server.on_receive = None
 
 
 @pytest.fixture(scope="session")

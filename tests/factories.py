@@ -7,7 +7,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 
 from webapp.accounts.models import User
 from webapp.accounts.passwords import hash_password
-from webapp.db import db
+from webapp.db import db, utcnow
 
 DEFAULT_PASSWORD = "velvet-marquee-42"
 _DEFAULT_HASH = hash_password(DEFAULT_PASSWORD)
@@ -21,6 +21,8 @@ class UserFactory(SQLAlchemyModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    # Verified unless a test asks otherwise (email_verified_at=None).
+    email_verified_at = factory.LazyFunction(utcnow)
     display_name = factory.LazyAttribute(lambda u: u.username.title())
     password_hash = _DEFAULT_HASH
     bio = ""

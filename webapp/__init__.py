@@ -14,6 +14,8 @@ from webapp.db import add_when_used, configure_engine, context_connection, db, i
 from webapp.errors import register_error_handlers
 from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
+from webapp.jobs import init_jobs, jobs_cli
+from webapp.mail import init_mail
 from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
 from webapp.security import SessionCookies, init_security_headers
 
@@ -43,6 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     cache.init_app(app)
     oauth.init_app(app)
+    init_mail(app)
+    init_jobs(app)
     _init_login(app)
     init_security_headers(app)
     register_error_handlers(app)
@@ -94,6 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(users_cli)
     app.cli.add_command(catalog_cli)
     app.cli.add_command(import_cli)
+    app.cli.add_command(jobs_cli)
 
     accounts.oauth.init_providers(app)
 

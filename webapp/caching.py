@@ -132,7 +132,8 @@ def viewer_key(me: User) -> str:
     admin link and count of pending friend requests."""
     from webapp import navigation_pending_requests
 
-    return person_key("viewer", me, me.username, int(me.is_admin), navigation_pending_requests())
+    return person_key("viewer", me, me.username, int(me.is_admin), navigation_pending_requests(),
+                      int(me.email_verified_at is None), me.email)
 
 
 def shown_fields(user: User, *names: str) -> str:

@@ -113,6 +113,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Catalog providers (webapp/providers): all optional.
         **{key: env.get(key) or None for key in PROVIDER_SETTINGS if not testing},
         "OAUTH_HTTP_TIMEOUT": float(env.get("OAUTH_HTTP_TIMEOUT") or 5),
+        **_mail_config(env, instance_path),
     }
     if overrides:
         config.update(overrides)
@@ -139,6 +140,33 @@ def _hops(value: str | None) -> int:
     if hops < 0:
         raise RuntimeError(f"TRUSTED_PROXY_HOPS must be a whole number of proxies (0 or more), not {value!r}.")
     return hops
+
+
+def _mail_config(env: os._Environ[str], instance_path: Path) -> dict[str, Any]:
+    """Mail over SMTP (webapp/mail.py), sent by background jobs (webapp/jobs.py). Without
+    MAIL_SERVER, mail is printed and kept in instance/outbox/."""
+    return {
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "Marquee <marquee@localhost>",
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 10),
+        "MAIL_FILE_PATH": str(instance_path / "outbox"),
+        # A failed send is tried again this many times, after 30 s, 60 s, 120 s...
+        "MAIL_RETRIES": 3,
+        "MAIL_RETRY_DELAY": 30,
+        # Jobs: Redis when REDIS_URL is set, otherwise SQLite in instance/. JOBS_IMMEDIATE
+        # runs each job as it is queued (huey's immediate mode: the tests use it).
+        "JOBS_SQLITE_PATH": env.get("JOBS_SQLITE_PATH") or str(instance_path / "jobs.sqlite3"),
+        "JOBS_IMMEDIATE": _bool(env.get("JOBS_IMMEDIATE")),
+        "RATELIMIT_PASSWORD_RESET": env.get("RATELIMIT_PASSWORD_RESET") or "5 per minute;20 per hour",
+        "RATELIMIT_PASSWORD_RESET_ADDRESS": env.get("RATELIMIT_PASSWORD_RESET_ADDRESS") or "3 per hour",
+        "RATELIMIT_RESEND_LINK": env.get("RATELIMIT_RESEND_LINK") or "1 per minute;5 per day",
+        "RATELIMIT_SETTINGS": env.get("RATELIMIT_SETTINGS") or "10 per minute;60 per hour",
+    }
 
 
 def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:

@@ -103,12 +103,14 @@ def test_update_profile_validates_uniqueness(make_user):
         )
     assert err.value.field == "username"
     db.session.rollback()
-    services.update_profile(
+    requested = services.update_profile(
         ann, display_name=" Annie ", bio=" hi ", is_private=True, email="ANNIE@example.com", username="annie"
     )
     db.session.commit()
+    # The email changes only through the link mailed to the new address.
+    assert requested == "annie@example.com"
     assert (ann.display_name, ann.bio, ann.is_private, ann.email, ann.username) == (
-        "Annie", "hi", True, "annie@example.com", "annie",
+        "Annie", "hi", True, "ann@example.com", "annie",
     )
 
 
@@ -124,6 +126,7 @@ def test_delete_account_removes_user_and_identities(make_user):
 
 def test_create_admin_creates_or_promotes(app_ctx, make_user):
     admin = services.create_admin(email="boss@example.com", username="boss", display_name="Boss", password=GOOD)
+    assert admin.email_verified_at is not None  # an admin made at the console is verified
     assert admin.is_admin and admin.tier == "admin"
     existing = make_user(username="carol")
     promoted = services.create_admin(email="x@example.com", username="carol", display_name="C", password=GOOD)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.e2e.conftest import Account, LiveServer, Ui, expect
+from tests.fakes.smtp import FakeSMTPServer
 from webapp.accounts.models import User
 from webapp.db import db
 
@@ -40,6 +42,11 @@ def user_row(app: Flask, **where: Any) -> dict[str, Any] | None:
         )
         db.session.remove()
     return row
+
+
+def follow_mailed_link(ui: Ui, mailbox: FakeSMTPServer, address: str) -> None:
+    """Open the link of the latest message to `address`, as its reader would."""
+    ui.goto(urlsplit(mailbox.last_link(address)).path)
 
 
 def field(ui: Ui, label: str) -> Any:
@@ -81,7 +88,7 @@ def expect_logged_out(ui: Ui, *, path: str = "/settings") -> None:
 
 
 @pytest.mark.desktop
-def test_register(ui: Ui, make_account: Callable[..., Account], app: Flask) -> None:
+def test_register(ui: Ui, make_account: Callable[..., Account], app: Flask, mailbox: FakeSMTPServer) -> None:
     make_account(username="taken", email="taken@example.com")
     page = ui.page
     ui.goto("/register")
@@ -122,11 +129,19 @@ def test_register(ui: Ui, make_account: Callable[..., Account], app: Flask) -> N
     else:
         expect(meter).to_have_count(0)
 
-    # 3. Accepted: logged in on the home page.
-    ui.submit_and_follow(submit, to="/")
-    expect_flash(ui, "Welcome to Marquee, Nova Reyes!")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Nova Reyes")
+    # 3. Accepted: not signed in yet; a link is mailed to the address.
+    ui.submit_and_follow(submit, to="/register/check-inbox")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your inbox")
+    expect(page.get_by_role("button", name="Log out")).to_have_count(0)
     assert user_row(app, username="nova") is not None
+
+    # 4. The mailed link: a page with a button that confirms the address and signs in.
+    follow_mailed_link(ui, mailbox, "nova.reyes@example.com")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your email")
+    ui.submit_and_follow(page.get_by_role("button", name="Confirm my email"), to="/")
+    expect_flash(ui, "Your email is confirmed. Welcome to Marquee, Nova Reyes!")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Nova Reyes")
+    expect(page.get_by_text("Please confirm your email")).to_have_count(0)
 
 
 # -- log in -----------------------------------------------------------------------------
@@ -342,6 +357,40 @@ def test_error_pages(ui: Ui) -> None:
         expect(page.locator("#register-form")).to_have_count(0)
         ui.expect_path("/register")
         ui.check()
+
+
+# -- password reset ----------------------------------------------------------------------
+
+
+def test_reset_password(
+    ui: Ui, new_ui: Callable[[], Ui], make_account: Callable[..., Account], mailbox: FakeSMTPServer
+) -> None:
+    account = make_account(username="lena", email="lena@example.com", display_name="Lena")
+    other_device = new_ui()
+    other_device.log_in(account.username, account.password)
+    page = ui.page
+
+    ui.goto("/login")
+    ui.click_to_page(page.get_by_role("link", name="Forgot your password?"), to="/password/forgot")
+    field(ui, "Email").fill("lena@example.com")
+    ui.submit_and_follow(page.get_by_role("button", name="Send the link"), to="/register/check-inbox?reset=1")
+    expect(page.locator("#main")).to_contain_text("If an account has that address")
+
+    follow_mailed_link(ui, mailbox, "lena@example.com")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    fill_new_password(ui, "New password", "password")
+    field(ui, "Repeat new password").fill("password")
+    submit = page.get_by_role("button", name="Set new password")
+    ui.submit(submit, status=422)
+    expect_field_error(ui, "password", re.compile(r"\S"))
+    fill_new_password(ui, "New password", NEWER_PASSWORD)
+    field(ui, "Repeat new password").fill(NEWER_PASSWORD)
+    ui.submit_and_follow(submit, to="/login")
+    expect_flash(ui, "Your password is changed")
+
+    expect_logged_out(other_device)  # every session of the account has ended
+    ui.log_in("lena", NEWER_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Lena")
 
 
 # -- OAuth (last: it talks to the fake provider) --------------------------------------------------

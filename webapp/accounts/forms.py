@@ -66,3 +66,14 @@ class DeleteAccountForm(FlaskForm):
     confirm_username = StringField(
         "Type your username to confirm", validators=[DataRequired(), Length(max=30)]
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254), Email(check_deliverability=False)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), _password_len])
+    confirm = PasswordField(
+        "Repeat new password", validators=[DataRequired(), EqualTo("password", message="The passwords differ.")]
+    )

@@ -22,6 +22,9 @@ class User(UserMixin, db.Model):
     # When the address was proven: a mailed link followed, or a provider that said so.
     # An unverified address links no social sign-in and gets no account mail but its link.
     email_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When this address last got a "someone tried to use your address" notice: at most
+    # one an hour (services.claim_address_notice).
+    email_notice_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     username: Mapped[str] = mapped_column(String(30), unique=True)
     display_name: Mapped[str] = mapped_column(String(50))
     # None for accounts that sign in only through OAuth, and for imported accounts.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from webapp.accounts import passwords
@@ -110,6 +111,178 @@ def register(
     return user
 
 
+@dataclass(frozen=True)
+class SignUp:
+    """What a sign-up did: made `user` (unverified), or found that `email_owner` already
+    holds the address. The person signing up is told the same in both cases."""
+
+    user: User | None
+    email_owner: User | None
+
+
+def sign_up(
+    *,
+    email: str,
+    username: str,
+    display_name: str,
+    password: str,
+    birth_date: date | None = None,
+) -> SignUp:
+    """Create an unverified account, unless the email is taken. Usernames are public, so
+    a taken one is an error; a taken email is not, and costs the same work."""
+    email = normalise_email(email)
+    username = normalise_username(username)
+    if problem := username_problem(username):
+        raise Invalid(problem, field="username")
+    if username_taken(username):
+        raise Invalid("That username is taken.", field="username")
+    check_password_strength(password, user_inputs=[email, username, display_name])
+    password_hash = passwords.hash_password(password)
+    owner = user_by_email(email)
+    if owner is not None:
+        return SignUp(None, owner)
+    user = User(
+        email=email,
+        username=username,
+        display_name=display_name.strip(),
+        password_hash=password_hash,
+        birth_date=birth_date,
+    )
+    db.session.add(user)
+    try:
+        _flush_unique(user)
+    except Invalid as error:  # a simultaneous sign-up took the address first
+        if error.field != "email" or (owner := user_by_email(email)) is None:
+            raise
+        return SignUp(None, owner)
+    return SignUp(user, None)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+NOTICE_INTERVAL = timedelta(hours=1)
+
+
+def claim_address_notice(owner: User) -> bool:
+    """May `owner` be told now that someone tried to use their address? At most once an
+    hour, decided by one conditional UPDATE, so simultaneous attempts send one notice."""
+    now = utcnow()
+    result = db.session.execute(
+        update(User)
+        .where(
+            User.id == owner.id,
+            or_(User.email_notice_sent_at.is_(None), User.email_notice_sent_at <= now - NOTICE_INTERVAL),
+        )
+        .values(email_notice_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+class LinkUsed(NotFound):
+    default_message = "This link has expired or has already been used."
+
+
+def verification_pending(user_id: int, email: str) -> bool:
+    """Would this verification link still work? (Its page shows that; it writes nothing.)"""
+    return db.session.scalar(
+        select(User.id).where(User.id == user_id, User.email == email, User.email_verified_at.is_(None))
+    ) is not None
+
+
+def email_change_pending(user_id: int, old_email: str | None) -> bool:
+    """Would this email-change link still work (the account still has the old address)?"""
+    still = User.email.is_(None) if old_email is None else User.email == old_email
+    return db.session.scalar(select(User.id).where(User.id == user_id, still)) is not None
+
+
+def verify_email(user_id: int, email: str) -> User:
+    """Mark the address verified, if it is still this account's and still unverified.
+    Of two simultaneous uses of one link exactly one wins; the other raises LinkUsed."""
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user_id, User.email == email, User.email_verified_at.is_(None))
+        .values(email_verified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LinkUsed()
+    user = db.session.get(User, user_id, populate_existing=True)
+    assert user is not None
+    return user
+
+
+def email_change_recipient(user: User, new_email: str) -> User | None:
+    """Who already holds `new_email`, if anyone: they get a notice instead of a link."""
+    owner = user_by_email(new_email)
+    return owner if owner is not None and owner.id != user.id else None
+
+
+def confirm_email_change(user_id: int, old_email: str | None, new_email: str) -> User:
+    """Move the account to the new (now verified) address, if its address is still the
+    one the link was issued for: a link works once, and not after another change."""
+    still = User.email.is_(None) if old_email is None else User.email == old_email
+    try:
+        with db.session.begin_nested():
+            result = db.session.execute(
+                update(User)
+                .where(User.id == user_id, still)
+                .values(email=normalise_email(new_email), email_verified_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+    except IntegrityError as exc:
+        raise LinkUsed("That address now belongs to another account, so it cannot be yours here.") from exc
+    if result.rowcount != 1:
+        raise LinkUsed()
+    user = db.session.get(User, user_id, populate_existing=True)
+    assert user is not None
+    return user
+
+
+def password_fingerprint(password_hash: str | None) -> str:
+    """What a reset link remembers of the password it may replace: once the password
+    changes (by this link or any other way), the link is spent."""
+    return hashlib.sha256((password_hash or "-").encode()).hexdigest()[:20]
+
+
+def reset_target(user_id: int, email: str, fingerprint: str) -> User:
+    """The account a reset link is for, if the link is still good."""
+    user = db.session.get(User, user_id)
+    if (
+        user is None
+        or not user.can_login
+        or user.email != email
+        or password_fingerprint(user.password_hash) != fingerprint
+    ):
+        raise LinkUsed()
+    return user
+
+
+def reset_password(user_id: int, *, email: str, fingerprint: str, new_password: str) -> User:
+    """Set a new password through a mailed link, and end every session of the account.
+    The UPDATE matches only the password the link was issued for, so of two simultaneous
+    uses exactly one wins. Following the link also proves the address."""
+    user = reset_target(user_id, email, fingerprint)
+    check_password_strength(new_password, user_inputs=[email, user.username, user.display_name])
+    old = User.password_hash.is_(None) if user.password_hash is None else User.password_hash == user.password_hash
+    result = db.session.execute(
+        update(User)
+        .where(User.id == user.id, User.email == email, old)
+        .values(
+            password_hash=passwords.hash_password(new_password),
+            email_verified_at=func.coalesce(User.email_verified_at, utcnow()),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise LinkUsed()
+    db.session.refresh(user)
+    revoke_sessions(user)
+    return user
+
+
 def authenticate(login: str, password: str) -> User | None:
     user = user_by_login(login)
     if user is None or not user.can_login:
@@ -128,22 +301,22 @@ def update_profile(
     is_private: bool,
     email: str,
     username: str,
-) -> User:
+) -> str | None:
+    """Save the profile. A new email address is not saved here: it is returned, and
+    changes only once the link mailed to it is followed (confirm_email_change). Whether
+    another account holds it is not told (answer_email_change decides what is mailed)."""
     email = normalise_email(email)
     username = normalise_username(username)
     if problem := username_problem(username):
         raise Invalid(problem, field="username")
-    if email_taken(email, except_user=user):
-        raise Invalid("That email is already registered.", field="email")
     if username_taken(username, except_user=user):
         raise Invalid("That username is taken.", field="username")
     user.display_name = display_name.strip()
     user.bio = bio.strip()
     user.is_private = is_private
-    user.email = email
     user.username = username
     _flush_unique(user)
-    return user
+    return email if email != user.email else None
 
 
 def token_hash(token: str) -> str:
@@ -245,6 +418,7 @@ def create_admin(*, email: str, username: str, display_name: str, password: str)
     user = register(email=email, username=username, display_name=display_name, password=password)
     user.is_admin = True
     user.tier = "admin"
+    user.email_verified_at = utcnow()  # whoever runs the console vouches for the address
     db.session.flush()
     return user
 

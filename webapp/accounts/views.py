@@ -6,12 +6,22 @@ from flask import current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.accounts import bp, passwords, services
-from webapp.accounts.forms import DeleteAccountForm, LoginForm, PasswordForm, ProfileForm, RegisterForm
+from webapp.accounts import bp, passwords, services, tokens
+from webapp.accounts.forms import (
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    LoginForm,
+    PasswordForm,
+    ProfileForm,
+    RegisterForm,
+    ResetPasswordForm,
+)
 from webapp.caching import same_for_every_visitor
 from webapp.db import db, utcnow
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import limiter
+from webapp.forms import EmptyForm
+from webapp.mail import send_later
 from webapp.rendering import apply_error, render, safe_next, see_other
 
 
@@ -62,21 +72,29 @@ def register() -> Response:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register(
+            outcome = services.sign_up(
                 email=form.email.data,
                 username=form.username.data,
                 display_name=form.display_name.data,
                 password=form.password.data,
                 birth_date=form.birth_date.data,
             )
+            notify = outcome.email_owner is not None and services.claim_address_notice(outcome.email_owner)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
         else:
             db.session.commit()
-            start_session(user)
-            flash(f"Welcome to Marquee, {user.display_name}!", "success")
-            return see_other(url_for("main.index"))
+            # A taken address gets the same answer as a free one: its owner is told instead.
+            if outcome.user is not None:
+                send_verification_link(outcome.user)
+            elif notify:
+                assert outcome.email_owner is not None
+                send_later(
+                    outcome.email_owner.email, "Someone tried to sign up with your address",
+                    "address_in_use", user=outcome.email_owner, where="sign-up",
+                )
+            return see_other(url_for("accounts.check_inbox"))
     status = 422 if form.is_submitted() else 200
     return render(
         "accounts/register.html",
@@ -85,6 +103,66 @@ def register() -> Response:
         providers=current_app.extensions.get("marquee_oauth_providers", []),
         status=status,
     )
+
+
+def send_verification_link(user: services.User) -> None:
+    token = tokens.make(tokens.VERIFY_EMAIL, user=user.id, email=user.email)
+    send_later(
+        user.email, "Confirm your email for Marquee", "verify_email",
+        user=user, link=url_for("accounts.verify_email", token=token, _external=True),
+    )
+
+
+@bp.route("/register/check-inbox")
+def check_inbox() -> Response:
+    return render("accounts/check_inbox.html")
+
+
+@bp.route("/verify-email/<token>", methods=["GET", "POST"])
+def verify_email(token: str) -> Response:
+    """The mailed link: its page writes nothing; the button verifies and signs in."""
+    payload = tokens.read(tokens.VERIFY_EMAIL, token, "user", "email")
+    if payload is None:
+        return link_used()
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            user = services.verify_email(payload["user"], payload["email"])
+        except services.LinkUsed:
+            db.session.rollback()
+            return link_used()
+        db.session.commit()
+        start_session(user)
+        flash(f"Your email is confirmed. Welcome to Marquee, {user.display_name}!", "success")
+        return see_other(url_for("main.index"))
+    if not services.verification_pending(payload["user"], payload["email"]):
+        return link_used()
+    return render("accounts/verify_email.html", form=form, email=payload["email"])
+
+
+def link_used(message: str | None = None) -> Response:
+    return render(
+        "accounts/link_used.html", message=message or services.LinkUsed.default_message, status=404
+    )
+
+
+def _user_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else request.remote_addr or ""
+
+
+def _resend_limit() -> str:
+    return current_app.config["RATELIMIT_RESEND_LINK"]
+
+
+@bp.route("/verify-email/resend", methods=["POST"])
+@login_required
+@limiter.limit(_resend_limit, key_func=_user_key)
+def resend_verification() -> Response:
+    user = current_user._get_current_object()
+    if user.email and user.email_verified_at is None:
+        send_verification_link(user)
+        flash(f"We sent a new link to {user.email}.", "success")
+    return see_other(safe_next(request.form.get("next")))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -164,14 +242,86 @@ def password_strength() -> Response:
     return render("accounts/_strength.html", "accounts/_strength.html", strength=strength)
 
 
+def _reset_limit() -> str:
+    return current_app.config["RATELIMIT_PASSWORD_RESET"]
+
+
+def _reset_address_limit() -> str:
+    return current_app.config["RATELIMIT_PASSWORD_RESET_ADDRESS"]
+
+
+def _reset_address() -> str:
+    return "reset:" + services.normalise_email(request.form.get("email", ""))[:254]
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(_reset_address_limit, methods=["POST"], key_func=_reset_address)
+def forgot_password() -> Response:
+    """The same answer whether or not an account has the address."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.user_by_email(form.email.data)
+        if user is not None and user.can_login:
+            token = tokens.make(
+                tokens.RESET_PASSWORD, user=user.id, email=user.email,
+                password=services.password_fingerprint(user.password_hash),
+            )
+            send_later(
+                user.email, "Reset your Marquee password", "reset_password",
+                user=user, link=url_for("accounts.reset_password", token=token, _external=True),
+            )
+        return see_other(url_for("accounts.check_inbox", reset=1))
+    status = 422 if form.is_submitted() else 200
+    return render("accounts/forgot.html", "accounts/_forgot_form.html", form=form, status=status)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str) -> Response:
+    payload = tokens.read(tokens.RESET_PASSWORD, token, "user", "email", "password")
+    if payload is None:
+        return link_used()
+    try:
+        user = services.reset_target(payload["user"], payload["email"], payload["password"])
+    except services.LinkUsed:
+        return link_used()
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(
+                user.id, email=payload["email"], fingerprint=payload["password"], new_password=form.password.data
+            )
+        except services.LinkUsed:
+            db.session.rollback()
+            return link_used()
+        except DomainError as error:
+            db.session.rollback()
+            apply_error(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash("Your password is changed and every session of your account has ended. Log in with it.", "success")
+            return see_other(url_for("accounts.login"))
+    status = 422 if form.is_submitted() else 200
+    return render(
+        "accounts/reset.html", "accounts/_reset_form.html", form=form, user=user, token=token, status=status
+    )
+
+
+def _settings_limit() -> str:
+    return current_app.config["RATELIMIT_SETTINGS"]
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_settings_limit, methods=["POST"], key_func=_user_key)
 def settings() -> Response:
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
     if form.validate_on_submit():
         try:
-            services.update_profile(
+            new_email = services.update_profile(
                 user,
                 display_name=form.display_name.data,
                 bio=form.bio.data or "",
@@ -179,12 +329,28 @@ def settings() -> Response:
                 email=form.email.data,
                 username=form.username.data,
             )
+            holder = services.email_change_recipient(user, new_email) if new_email else None
+            notify = holder is not None and services.claim_address_notice(holder)
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
         else:
             db.session.commit()
-            flash("Your profile is saved.", "success")
+            if new_email is None:
+                flash("Your profile is saved.", "success")
+                return see_other(url_for("accounts.settings"))
+            # Whether another account holds the address is not told: its owner hears of it.
+            if holder is None:
+                token = tokens.make(tokens.CHANGE_EMAIL, user=user.id, old=user.email, new=new_email)
+                send_later(
+                    new_email, "Confirm your new email for Marquee", "change_email",
+                    user=user, link=url_for("accounts.change_email", token=token, _external=True),
+                )
+            elif notify:
+                send_later(holder.email, "Someone tried to use your address on Marquee", "address_in_use",
+                           user=holder, where="settings")
+            flash(f"Your profile is saved. We sent a link to {new_email}: your email changes when you "
+                  "follow it.", "success")
             return see_other(url_for("accounts.settings"))
     status = 422 if form.is_submitted() else 200
     return render(
@@ -256,3 +422,28 @@ def unlink_identity(identity_id: int) -> Response:
         db.session.commit()
         flash("That sign-in method is removed.", "success")
     return see_other(url_for("accounts.settings"))
+
+
+@bp.route("/settings/email/<token>", methods=["GET", "POST"])
+def change_email(token: str) -> Response:
+    """The link mailed to a new address: its page writes nothing; the button moves the
+    account to the address, and the old address is told."""
+    payload = tokens.read(tokens.CHANGE_EMAIL, token, "user", "old", "new")
+    if payload is None:
+        return link_used()
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            user = services.confirm_email_change(payload["user"], payload["old"], payload["new"])
+        except services.LinkUsed as error:
+            db.session.rollback()
+            return link_used(error.message)
+        db.session.commit()
+        if payload["old"]:
+            send_later(payload["old"], "Your Marquee email has changed", "email_changed",
+                       user=user, new_email=user.email)
+        flash(f"Your email is now {user.email}.", "success")
+        return see_other(url_for("accounts.settings"))
+    if not services.email_change_pending(payload["user"], payload["old"]):
+        return link_used()
+    return render("accounts/change_email.html", form=form, email=payload["new"])
