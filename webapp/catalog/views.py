@@ -4,16 +4,21 @@ from collections.abc import Callable
 from uuid import UUID
 
 from flask import redirect, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from webapp.accounts.models import User
 from webapp.catalog import bp, services, sync
 from webapp.catalog.forms import BrowseForm, SearchForm
 from webapp.catalog.models import Title
 from webapp.db import db
 from webapp.errors import render_error
 from webapp.providers.errors import ProviderError
-from webapp.rendering import page_number, render
+from webapp.rendering import current_account, page_number, render
 
+
+def _viewer() -> User | None:
+    return current_account() if current_user.is_authenticated else None
 
 
 @bp.route("/catalog")
@@ -27,6 +32,7 @@ def browse() -> Response:
         year=form.year.data if valid else None,
         kind=(form.kind.data or "") if valid else "",
         order=(form.order.data or "title") if valid else "title",
+        viewer=_viewer(),
     )
     pagination = services.browse(criteria, page=page_number())
     return render(
@@ -41,7 +47,7 @@ def browse() -> Response:
 
 @bp.route("/titles/<int:title_id>")
 def title(title_id: int) -> Response:
-    item = services.get_title(title_id)
+    item = services.get_visible_title(title_id, _viewer())
     note = None
     if sync.can_refresh(item):  # details fetched on first view, refreshed when stale
         note = sync.refresh(item)
@@ -72,7 +78,7 @@ def _resolve(load: Callable[[], Title]) -> Response:
 
 @bp.route("/person/<int:person_id>")
 def person(person_id: int) -> Response:
-    found, credits = services.get_person(person_id)
+    found, credits = services.get_person(person_id, _viewer())
     return render("catalog/person.html", person=found, credits=credits, labels=services.KIND_LABELS)
 
 
@@ -82,7 +88,7 @@ def search() -> Response:
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     kind = (form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=page_number()) if query else None
+    results = sync.search(query, kind=kind, page=page_number(), viewer=_viewer()) if query else None
     return render(
         "catalog/search.html",
         "catalog/_search_results.html",

@@ -147,7 +147,7 @@ def _choose_page(when: IsoWeek, kind: str, *, query: str, position: int | None, 
                  status: int = 200) -> Response:
     # The search as submitted (with what was typed and its errors), or one for the query.
     search_form = search_form or ChooseSearchForm(formdata=None, q=query, position=position)
-    results = sync.search(query, kind=SEARCH_KIND[kind]) if query else None
+    results = sync.search(query, kind=SEARCH_KIND[kind], viewer=current_account()) if query else None
     if results is not None:  # only titles that fit the slot (TMDB multi-search aside)
         results.hits = [hit for hit in results.hits if hit.kind == SEARCH_KIND[kind]]
     manual = manual_form or ManualPickForm(formdata=None, position=position)
@@ -191,7 +191,7 @@ def add_pick(year: str, week: str, kind: str) -> Response:
     query = (request.form.get("q") or "").strip()[:200]
     if form.validate_on_submit():
         try:
-            title = services.resolve_ref(form.ref.data)
+            title = services.resolve_ref(form.ref.data, current_account())
             outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
@@ -214,7 +214,8 @@ def add_manual(year: str, week: str, kind: str) -> Response:
     if form.validate_on_submit():
         try:
             title = services.manual_title(kind, name=form.title.data or "", year=form.year.data,
-                                          artist=form.artist.data if kind == "album" else None)
+                                          artist=form.artist.data if kind == "album" else None,
+                                          added_by=current_account())
             outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
