@@ -127,7 +127,9 @@ def _cell(value: Any) -> Any:
 
 def _csv(header: list[str], rows: list[list[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    # RFC 4180's CRLF ends a row: the csv module then quotes every cell holding a CR or
+    # an LF, so a CR inside a cell no longer splits its row.
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows([[_cell(value) for value in row] for row in rows])
     return out.getvalue().encode()
