@@ -16,6 +16,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
+
 from tests.conftest import login, make_app
 from tests.factories import DEFAULT_PASSWORD
 from webapp.accounts.models import User
@@ -50,9 +53,11 @@ def week(number: int, *, notes: str = "", picks: list[dict[str, Any]] | None = N
 
 
 def upload(client, content: bytes | dict[str, Any]):  # type: ignore[no-untyped-def]
-    raw = content if isinstance(content, bytes) else json.dumps(content).encode()
-    return client.post("/weeks/import", data={"file": (io.BytesIO(raw), "export.json")},
-                       content_type="multipart/form-data")
+    raw = content if isinstance(content, bytes) else json.dumps(content, separators=(",", ":")).encode()
+    # Encoded here, in memory: the test client spools bodies over 500 kB to a temporary
+    # file that it never closes.
+    boundary, body = encode_multipart({"file": FileStorage(io.BytesIO(raw), "export.json")})
+    return client.post("/weeks/import", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def count(model: Any, *where: Any) -> int:
