@@ -426,25 +426,27 @@ def _find_titles(user: User, refs: list[dict[str, Any]]) -> dict[tuple[Any, ...]
     if imdb:
         by_imdb = {t.imdb_id: t for t in db.session.scalars(  # type: ignore[misc]
             select(Title).where(Title.imdb_id.in_(sorted(imdb)), listed))}
+    by_name: dict[tuple[str, str, int | None], Title] = {}
+    names = {catalog.sort_key(r["title"]) for r in refs}
+    if names:
+        for title in db.session.scalars(select(Title).where(Title.sort_title.in_(sorted(names)), listed)
+                                        .order_by(Title.id)):
+            by_name.setdefault((title.kind, title.sort_title, title.year), title)
     for ref in refs:
         key = _title_key(ref)
         if key in found:
             continue
+        name = (ref["kind"], catalog.sort_key(ref["title"]), ref["year"])
         title = (by_tmdb.get((ref["kind"], ref["tmdb_id"])) or by_mb.get(ref["musicbrainz_id"])
-                 or by_imdb.get(ref["imdb_id"]))
+                 or by_imdb.get(ref["imdb_id"]) or by_name.get(name))
         if title is None:
-            same_year = Title.year.is_(None) if ref["year"] is None else Title.year == ref["year"]
-            title = db.session.scalar(
-                select(Title).where(Title.kind == ref["kind"], Title.sort_title == catalog.sort_key(ref["title"]),
-                                    same_year, listed).order_by(Title.id).limit(1)
-            )
-        if title is None:
-            title = Title(kind=ref["kind"], title=ref["title"], sort_title=catalog.sort_key(ref["title"]),
-                          year=ref["year"], artist_credit=ref["artist"], source="manual", created_at=utcnow(),
-                          genres=[], is_published=False, added_by_id=user.id)
+            title = Title(kind=ref["kind"], title=ref["title"], sort_title=name[1], year=ref["year"],
+                          artist_credit=ref["artist"], source="manual", created_at=utcnow(), genres=[],
+                          is_published=False, added_by_id=user.id)
             db.session.add(title)
-            db.session.flush()
+            by_name[name] = title
         found[key] = title
+    db.session.flush()  # the new titles, in one statement where the driver allows
     return found
 
 
