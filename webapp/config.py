@@ -91,6 +91,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute;100 per hour",
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
+        "RATELIMIT_IMPORT": env.get("RATELIMIT_IMPORT") or "10 per hour",  # per account
+        "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS") or 5000),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

@@ -333,7 +333,7 @@ def export_zip() -> Response:
 def _import_limit() -> str:
     from flask import current_app
 
-    return current_app.config.get("RATELIMIT_IMPORT", "10 per hour")
+    return str(current_app.config.get("RATELIMIT_IMPORT") or "10 per hour")
 
 
 def _per_account() -> str:
