@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
-
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 

@@ -13,8 +13,8 @@ import csv
 import io
 import json
 import zipfile
-from datetime import date, datetime
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
