@@ -158,3 +158,13 @@ def test_demo_catalog_titles_are_published(app_ctx):
     db.session.commit()
     assert db.session.scalar(select(func.count(Title.id))) > 700
     assert db.session.scalar(select(func.count(Title.id)).where(Title.is_published.is_(False))) == 0
+
+
+def test_movielens_titles_are_published(app_ctx, tmp_path):
+    from tests.catalog.test_movielens_import import write_sample
+    from webapp.catalog import importers
+
+    importers.import_movielens(write_sample(tmp_path / "ml"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Title.id)).where(Title.source == "movielens")) > 5
+    assert db.session.scalar(select(func.count(Title.id)).where(Title.is_published.is_(False))) == 0
