@@ -144,6 +144,7 @@ ROUTES: list[Route] = [
     Route("admin.edit_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
     Route("admin.delete_title", args=lambda w: {"title_id": w.title.id}, expect=admins_only(200)),
     Route("admin.delete_title", method="POST", args=lambda w: {"title_id": w.title.id}, expect=admins_only(303)),
+    Route("admin.publish_title", method="POST", args=lambda w: {"title_id": w.title.id}, expect=admins_only(303)),
     # Groups: the owner owns "Sample Group" with a friend, two watchlist items, a group
     # code, a decided session and an open one.
     Route("groups.index", expect=members_only(200)),

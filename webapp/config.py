@@ -96,6 +96,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Reverse proxies in front of the app whose X-Forwarded-* headers are believed
         # (werkzeug's ProxyFix); 0 believes none, so a client cannot choose its address.
         "TRUSTED_PROXY_HOPS": _hops(env.get("TRUSTED_PROXY_HOPS")),
+        "RATELIMIT_IMPORT": env.get("RATELIMIT_IMPORT") or "10 per hour",  # per account
+        "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS") or 5000),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

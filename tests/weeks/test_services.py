@@ -158,10 +158,14 @@ def test_resolve_ref(titles):
 
 
 def test_manual_titles_are_reused(make_user, titles):
-    made = services.manual_title("album", name="  Home   Tapes ", year=2020, artist="Us")
+    me, other = make_user(), make_user()
+    made = services.manual_title("album", name="  Home   Tapes ", year=2020, artist="Us", added_by=me)
     assert (made.kind, made.title, made.artist_credit, made.source) == ("album", "Home Tapes", "Us", "manual")
-    assert services.manual_title("album", name="home tapes", year=2020, artist=None).id == made.id
-    assert services.manual_title("film", name="Alien", year=1979, artist=None).id == titles["alien"].id
+    assert not made.is_published and made.added_by_id == me.id
+    assert services.manual_title("album", name="home tapes", year=2020, artist=None, added_by=me).id == made.id
+    assert services.manual_title("film", name="Alien", year=1979, artist=None, added_by=other).id == titles["alien"].id
+    # Another person typing the same name gets a title of their own: the first is not theirs to see.
+    assert services.manual_title("album", name="home tapes", year=2020, artist=None, added_by=other).id != made.id
 
 
 def test_club_week_in_two_queries(make_user, titles):

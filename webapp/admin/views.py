@@ -10,7 +10,7 @@ from webapp.forms import EmptyForm
 from webapp.catalog.models import Title
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
-from webapp.rendering import apply_error, page_number, render, see_other
+from webapp.rendering import apply_error, current_account, page_number, render, see_other
 
 
 
@@ -98,7 +98,20 @@ def _manual_title(title_id: int) -> Title:
 
 @bp.route("/titles")
 def titles() -> Response:
-    return render("admin/titles.html", pagination=services.manual_titles(page=page_number()))
+    return render("admin/titles.html", pagination=services.manual_titles(page=page_number()),
+                  form=EmptyForm(formdata=None))
+
+
+@bp.route("/titles/<int:title_id>/publish", methods=["POST"])
+def publish_title(title_id: int) -> Response:
+    """Show a member's manual title in the catalog, search and choosers to everyone."""
+    title = _manual_title(title_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.publish_title(title)
+        db.session.commit()
+        flash(f"“{title.title}” is now in the public catalog.", "success")
+    return see_other(url_for("admin.titles"))
 
 
 @bp.route("/titles/new", methods=["GET", "POST"])
@@ -106,7 +119,7 @@ def new_title() -> Response:
     form = _title_form()
     if form.validate_on_submit():
         try:
-            title = services.create_manual_title(_title_data(form))
+            title = services.create_manual_title(_title_data(form), added_by=current_account())
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -79,6 +80,11 @@ class Title(db.Model):
     movielens_id: Mapped[int | None] = mapped_column(Integer, unique=True)
 
     source: Mapped[str] = mapped_column(String(16), default="manual")
+    # Shown in the catalog, search and choosers to everyone. Manual titles (typed by a
+    # member, created by an import) are not until an admin publishes them: until then
+    # they are seen only where they were added (webapp/catalog/visibility.py).
+    is_published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # When details were last fetched from the source; None until the first fetch.
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

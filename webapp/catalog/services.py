@@ -11,7 +11,9 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from webapp.accounts.models import User
 from webapp.catalog.models import KINDS, Credit, Genre, Person, Title, title_genres
+from webapp.catalog.visibility import can_see, listed_for
 from webapp.db import db, utcnow
 from webapp.errors import Invalid, NotFound
 
@@ -45,17 +47,30 @@ def get_title(title_id: int) -> Title:
     return title
 
 
-def get_person(person_id: int) -> tuple[Person, list[tuple[Credit, Title]]]:
+def get_visible_title(title_id: int, viewer: User | None) -> Title:
+    """The title, if `viewer` may see it (webapp/catalog/visibility.py); NotFound if not."""
+    title = get_title(title_id)
+    if not can_see(viewer, title):
+        raise NotFound()
+    return title
+
+
+def get_person(person_id: int, viewer: User | None = None) -> tuple[Person, list[tuple[Credit, Title]]]:
+    """A person and their credits in titles listed for `viewer`; NotFound when every
+    title they are credited in is hidden from the viewer."""
     person = db.session.get(Person, person_id)
     if person is None:
         raise NotFound()
     rows = db.session.execute(
-        select(Credit, Title)
+        select(Credit, Title, listed_for(viewer))
         .join(Title, Title.id == Credit.title_id)
         .where(Credit.person_id == person.id)
         .order_by(Title.year.desc().nulls_last(), Title.sort_title)
     ).all()
-    return person, [(credit, title) for credit, title in rows]
+    shown = [(credit, title) for credit, title, listed in rows if listed]
+    if rows and not shown:
+        raise NotFound()
+    return person, shown
 
 
 def all_genres() -> list[Genre]:
@@ -69,10 +84,11 @@ class BrowseFilter:
     year: int | None = None
     kind: str = ""
     order: str = "title"
+    viewer: User | None = None
 
 
 def _browse_query(f: BrowseFilter) -> Select[tuple[Title]]:
-    query = select(Title).options(selectinload(Title.genres))
+    query = select(Title).options(selectinload(Title.genres)).where(listed_for(f.viewer))
     if f.q.strip():
         query = query.where(Title.sort_title.contains(sort_key(f.q)[:200], autoescape=True))
     if f.kind in KINDS:
@@ -98,13 +114,14 @@ def browse(f: BrowseFilter, *, page: int, per_page: int = 24):  # type: ignore[n
     return db.paginate(_browse_query(f), page=page, per_page=per_page, error_out=False)
 
 
-def search_local(q: str, *, kind: str = "all", limit: int = 40) -> list[Title]:
-    """Titles whose title holds every word of the query: exact titles first (leading
-    articles aside), then titles starting with the query, shorter titles first."""
+def search_local(q: str, *, kind: str = "all", limit: int = 40, viewer: User | None = None) -> list[Title]:
+    """Titles listed for `viewer` whose title holds every word of the query: exact
+    titles first (leading articles aside), then titles starting with the query, shorter
+    titles first."""
     words = sort_key(q).split()[:8]
     if not words:
         return []
-    query = select(Title).options(selectinload(Title.genres))
+    query = select(Title).options(selectinload(Title.genres)).where(listed_for(viewer))
     for word in words:
         query = query.where(Title.sort_title.contains(word[:100], autoescape=True))
     if kind in KINDS:
@@ -236,10 +253,16 @@ def _apply(title: Title, data: TitleData) -> None:
     title.genres = genres
 
 
-def create_manual_title(data: TitleData) -> Title:
+def create_manual_title(data: TitleData, *, added_by: User | None = None, published: bool = True) -> Title:
+    """A manual title from the admin's form: published (an admin adds it to the catalog)."""
     if _duplicate_manual(data):
         raise Invalid("That title is already in the catalog.", field="title")
-    title = Title(source="manual", created_at=utcnow(), genres=[])
+    return _new_manual_title(data, added_by=added_by, published=published)
+
+
+def _new_manual_title(data: TitleData, *, added_by: User | None, published: bool) -> Title:
+    title = Title(source="manual", created_at=utcnow(), genres=[], is_published=published,
+                  added_by_id=added_by.id if added_by is not None else None)
     _apply(title, data)
     db.session.add(title)
     db.session.flush()
@@ -247,9 +270,10 @@ def create_manual_title(data: TitleData) -> Title:
 
 
 def find_or_add_title(kind: str, name: str, *, year: int | None = None, runtime_minutes: int | None = None,
-                      artist_credit: str | None = None) -> Title:
+                      artist_credit: str | None = None, added_by: User | None = None) -> Title:
     """A title a member typed in (a watchlist item, a weekly pick): the catalog's own
-    when it has one of that kind, name and year, else a new manual title."""
+    of that kind, name and year when `added_by` can list one, else a new manual title,
+    unpublished (seen only where it is added, until an admin publishes it)."""
     if kind not in KINDS:
         raise Invalid("Choose film, show or album.", field="kind")
     name = " ".join((name or "").split())
@@ -257,13 +281,15 @@ def find_or_add_title(kind: str, name: str, *, year: int | None = None, runtime_
         raise Invalid("Give the title.", field="title")
     same_year = Title.year.is_(None) if year is None else Title.year == year
     existing = db.session.scalar(
-        select(Title).where(Title.kind == kind, Title.sort_title == sort_key(name), same_year)
+        select(Title).where(Title.kind == kind, Title.sort_title == sort_key(name), same_year,
+                            listed_for(added_by))
         .order_by(Title.id).limit(1)
     )
     if existing is not None:
         return existing
-    return create_manual_title(TitleData(kind=kind, title=name[:300], year=year, runtime_minutes=runtime_minutes,
-                                         overview="", genre_ids=[], artist_credit=(artist_credit or "").strip() or None))
+    data = TitleData(kind=kind, title=name[:300], year=year, runtime_minutes=runtime_minutes, overview="",
+                     genre_ids=[], artist_credit=(artist_credit or "").strip() or None)
+    return _new_manual_title(data, added_by=added_by, published=False)
 
 
 def update_manual_title(title: Title, data: TitleData) -> Title:
@@ -276,6 +302,12 @@ def update_manual_title(title: Title, data: TitleData) -> Title:
 
 def delete_title(title: Title) -> None:
     db.session.delete(title)
+    db.session.flush()
+
+
+def publish_title(title: Title) -> None:
+    """An admin shows a manual title to everyone: catalog, search and choosers."""
+    title.is_published = True
     db.session.flush()
 
 

@@ -16,8 +16,10 @@ from flask import current_app, url_for
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import selectinload
 
+from webapp.accounts.models import User
 from webapp.catalog import services
 from webapp.catalog.models import Credit, Person, Title, Track
+from webapp.catalog.visibility import can_see
 from webapp.db import db, set_write_intent, utcnow, write_transaction
 from webapp.errors import Invalid, NotFound
 from webapp.providers import Providers, build_providers
@@ -211,7 +213,7 @@ def title_from_musicbrainz(mbid: str) -> Title:
         raise NotFound("MusicBrainz does not know that album.") from error
 
 
-def title_for_ref(ref: str) -> Title:
+def title_for_ref(ref: str, viewer: User | None = None) -> Title:
     """The catalog title a search hit stands for (`Hit.ref`): "title:<id>",
     "tmdb:<kind>:<id>" or "musicbrainz:<mbid>", fetched from its provider when the
     catalog does not know it yet. Invalid (on the form's `ref` field) for anything
@@ -226,7 +228,7 @@ def title_for_ref(ref: str) -> Title:
         if not (rest.isascii() and rest.isdigit() and len(rest) < 12):
             raise unknown
         title = db.session.get(Title, int(rest))
-        if title is None:
+        if title is None or not can_see(viewer, title):
             raise unknown
         return title
     if scheme == "tmdb":
@@ -337,8 +339,11 @@ def queue_patience() -> float:
     return float(current_app.config.get("SEARCH_QUEUE_WAIT", 1.0))
 
 
-def search(query: str, *, kind: str = "all", page: int = 1, defer_albums: bool = False) -> SearchResults:
-    """Local titles, then TMDB's and MusicBrainz's hits that the catalog does not hold.
+def search(
+    query: str, *, kind: str = "all", page: int = 1, viewer: User | None = None, defer_albums: bool = False
+) -> SearchResults:
+    """Local titles listed for `viewer`, then TMDB's and MusicBrainz's hits that the
+    catalog does not hold.
 
     MusicBrainz answers one request a second for the whole site: a search waits for its
     turn in that queue (or for another request fetching the same answer) for about a
@@ -347,7 +352,7 @@ def search(query: str, *, kind: str = "all", page: int = 1, defer_albums: bool =
     afterwards (search_albums), otherwise a note asks to search again."""
     notes: list[str] = []
     bundle = providers()
-    local = services.search_local(query, kind=kind, limit=PER_PAGE * page + 1)
+    local = services.search_local(query, kind=kind, limit=PER_PAGE * page + 1, viewer=viewer)
     hits = [_local_hit(t) for t in local[PER_PAGE * (page - 1): PER_PAGE * page]]
     has_next = len(local) > PER_PAGE * page
     seen_tmdb = {(t.kind, t.tmdb_id) for t in local if t.tmdb_id}

@@ -5,8 +5,10 @@ from collections.abc import Callable
 from uuid import UUID
 
 from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from webapp.accounts.models import User
 from webapp.catalog import bp, services, sync
 from webapp.catalog.forms import BrowseForm, SearchForm
 from webapp.catalog.models import Title
@@ -14,8 +16,11 @@ from webapp.db import db
 from webapp.errors import render_error
 from webapp.extensions import limit_reads
 from webapp.providers.errors import ProviderError
-from webapp.rendering import page_number, render, vary_on_htmx, wants_fragment
+from webapp.rendering import current_account, page_number, render, vary_on_htmx, wants_fragment
 
+
+def _viewer() -> User | None:
+    return current_account() if current_user.is_authenticated else None
 
 
 @bp.route("/catalog")
@@ -29,6 +34,7 @@ def browse() -> Response:
         year=form.year.data if valid else None,
         kind=(form.kind.data or "") if valid else "",
         order=(form.order.data or "title") if valid else "title",
+        viewer=_viewer(),
     )
     pagination = services.browse(criteria, page=page_number())
     return render(
@@ -43,7 +49,7 @@ def browse() -> Response:
 
 @bp.route("/titles/<int:title_id>")
 def title(title_id: int) -> Response:
-    item = services.get_title(title_id)
+    item = services.get_visible_title(title_id, _viewer())
     note = None
     if sync.can_refresh(item):  # details fetched on first view, refreshed when stale
         note = sync.refresh(item)
@@ -74,7 +80,7 @@ def _resolve(load: Callable[[], Title]) -> Response:
 
 @bp.route("/person/<int:person_id>")
 def person(person_id: int) -> Response:
-    found, credits = services.get_person(person_id)
+    found, credits = services.get_person(person_id, _viewer())
     return render("catalog/person.html", person=found, credits=credits, labels=services.KIND_LABELS)
 
 
@@ -134,7 +140,7 @@ def _search_page() -> Response:
     valid = form.validate()
     query = (form.q.data or "").strip() if valid else ""
     kind = (form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=page_number(), defer_albums=True) if query else None
+    results = sync.search(query, kind=kind, page=page_number(), viewer=_viewer(), defer_albums=True) if query else None
     return render(
         "catalog/search.html",
         "catalog/_search_results.html",

@@ -328,7 +328,7 @@ def _add_page(group_id: int, *, manual: ManualItemForm | None = None, status: in
     valid = search_form.validate()
     query = (search_form.q.data or "").strip() if valid else ""
     kind = (search_form.type.data or "all") if valid else "all"
-    results = sync.search(query, kind=kind, page=page_number()) if query else None
+    results = sync.search(query, kind=kind, page=page_number(), viewer=current_account()) if query else None
     on_list = watchlist.titles_on_watchlist(
         found.group, [int(h.ref.split(":")[1]) for h in results.hits if h.ref.startswith("title:")]
     ) if results else set()
@@ -378,7 +378,7 @@ def add_item(group_id: int) -> Response:
         flash(message, "error")
         return _add_page(group_id, status=422)
     try:
-        title = sync.title_for_ref(form.ref.data)
+        title = sync.title_for_ref(form.ref.data, current_account())
         group = services.membership(current_account(), group_id).group  # fetching a title may end the transaction
         _, added = watchlist.add_item(group, current_account(), title, form.note.data or "")
     except ProviderError as error:
@@ -401,7 +401,7 @@ def add_manual(group_id: int) -> Response:
     if form.validate_on_submit():
         try:
             title = catalog.find_or_add_title(form.kind.data, form.title.data, year=form.year.data,
-                                              runtime_minutes=form.runtime.data)
+                                              runtime_minutes=form.runtime.data, added_by=current_account())
             _, added = watchlist.add_item(found.group, current_account(), title, form.note.data or "")
         except DomainError as error:
             db.session.rollback()
@@ -440,7 +440,7 @@ def _group_helpers() -> dict[str, object]:
 @login_required
 def add_title_to_group(title_id: int) -> Response:
     """From a title page: the chosen group's watchlist gets this title."""
-    title = catalog.get_title(title_id)
+    title = catalog.get_visible_title(title_id, current_account())
     group_id = request.form.get("group", "")
     if not group_id.isdigit() or len(group_id) > 12:
         raise NotFound()

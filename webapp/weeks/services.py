@@ -165,22 +165,23 @@ def club_week(user_ids: list[int], iso_year: int, iso_week: int) -> ClubWeek:
 
 # Choosing a title ------------------------------------------------------------------
 
-def resolve_ref(ref: str) -> Title:
+def resolve_ref(ref: str, viewer: User | None = None) -> Title:
     """The catalog title a search hit stands for (see catalog.sync.title_for_ref); a
     provider that fails is a message beside the choice, so another hit can be picked."""
     from webapp.catalog import sync
     from webapp.providers.errors import ProviderError
 
     try:
-        return sync.title_for_ref(ref)
+        return sync.title_for_ref(ref, viewer)
     except ProviderError as error:
         raise Invalid(f"{error.message} Please try again in a moment, or pick from our catalog.", field="ref") from error
 
 
-def manual_title(kind: str, *, name: str, year: int | None, artist: str | None) -> Title:
+def manual_title(kind: str, *, name: str, year: int | None, artist: str | None,
+                 added_by: User | None = None) -> Title:
     """A title typed by hand: the catalog's own if it already has it, else a new manual one."""
     check_kind(kind)
-    return catalog.find_or_add_title(TITLE_KIND[kind], name, year=year, artist_credit=artist)
+    return catalog.find_or_add_title(TITLE_KIND[kind], name, year=year, artist_credit=artist, added_by=added_by)
 
 
 # Writing ---------------------------------------------------------------------------

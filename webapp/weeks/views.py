@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Response, flash, make_response, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -11,6 +12,7 @@ from webapp.caching import cached_html, person_key
 from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
+from webapp.extensions import limiter
 from webapp.forms import EmptyForm
 from webapp.rendering import (
     apply_error,
@@ -147,7 +149,7 @@ def _choose_page(when: IsoWeek, kind: str, *, query: str, position: int | None, 
                  status: int = 200) -> Response:
     # The search as submitted (with what was typed and its errors), or one for the query.
     search_form = search_form or ChooseSearchForm(formdata=None, q=query, position=position)
-    results = sync.search(query, kind=SEARCH_KIND[kind]) if query else None
+    results = sync.search(query, kind=SEARCH_KIND[kind], viewer=current_account()) if query else None
     if results is not None:  # only titles that fit the slot (TMDB multi-search aside)
         results.hits = [hit for hit in results.hits if hit.kind == SEARCH_KIND[kind]]
     manual = manual_form or ManualPickForm(formdata=None, position=position)
@@ -191,7 +193,7 @@ def add_pick(year: str, week: str, kind: str) -> Response:
     query = (request.form.get("q") or "").strip()[:200]
     if form.validate_on_submit():
         try:
-            title = services.resolve_ref(form.ref.data)
+            title = services.resolve_ref(form.ref.data, current_account())
             outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
@@ -214,7 +216,8 @@ def add_manual(year: str, week: str, kind: str) -> Response:
     if form.validate_on_submit():
         try:
             title = services.manual_title(kind, name=form.title.data or "", year=form.year.data,
-                                          artist=form.artist.data if kind == "album" else None)
+                                          artist=form.artist.data if kind == "album" else None,
+                                          added_by=current_account())
             outcome = services.add_pick(current_account(), when, kind, title, position=form.position.data)
         except DomainError as error:
             db.session.rollback()
@@ -301,7 +304,8 @@ def stats(username: str) -> Response:
 @bp.route("/weeks/data")
 @login_required
 def data() -> Response:
-    return render("weeks/data.html", form=ImportForm(formdata=None), counts=services.week_counts(current_account()))
+    return render("weeks/data.html", form=ImportForm(formdata=None), counts=services.week_counts(current_account()),
+                  max_rows=_import_max_rows())
 
 
 def _download(body: bytes, mimetype: str, filename: str) -> Response:
@@ -326,26 +330,58 @@ def export_zip() -> Response:
     return _download(transfer.export_zip(me), "application/zip", f"marquee-{me.username}-csv.zip")
 
 
+def _import_limit() -> str:
+    from flask import current_app
+
+    return str(current_app.config.get("RATELIMIT_IMPORT") or "10 per hour")
+
+
+def _per_account() -> str:
+    """Rate-limit key: the signed-in account (an import is heavy wherever it comes from)."""
+    return f"user:{current_user.get_id()}" if current_user.is_authenticated else get_remote_address()
+
+
+def _limits_off() -> bool:
+    # The limiter is one object for every app in a process (tests make several): this
+    # app's own setting decides.
+    from flask import current_app
+
+    return not current_app.config.get("RATELIMIT_ENABLED", True)
+
+
 @bp.route("/weeks/import", methods=["POST"])
 @login_required
+@limiter.limit(_import_limit, key_func=_per_account, exempt_when=_limits_off)
 def import_data() -> Response:
     form = ImportForm()
+    me = current_account()
     if form.validate_on_submit():
+        # Reading and checking the file needs no database: end the request's write
+        # transaction first, so that nobody waits for the lock meanwhile.
+        db.session.commit()
         try:
             content = form.file.data.read(transfer_limit() + 1)
             if len(content) > transfer_limit():
                 raise Invalid("That file is too large to be an export.", field="file")
-            parsed = transfer.parse_export(content)
-            weeks, ratings = transfer.import_data(current_account(), parsed)
+            parsed = transfer.parse_export(content, max_rows=_import_max_rows())
         except DomainError as error:
-            db.session.rollback()
             apply_error(form, error)
         else:
-            db.session.commit()
+            # One short write transaction a batch: others' writes go in between.
+            for _ in transfer.import_batches(me, parsed):
+                db.session.commit()
+            weeks, ratings = len(parsed["weeks"]), len(parsed["ratings"])
             flash(f"Imported {weeks} week{'s' if weeks != 1 else ''} and {ratings} rating{'s' if ratings != 1 else ''}.",
                   "success")
-            return see_other(url_for("weeks.user_weeks", username=current_account().username))
-    return render("weeks/data.html", form=form, counts=services.week_counts(current_account()), status=422)
+            return see_other(url_for("weeks.user_weeks", username=me.username))
+    return render("weeks/data.html", form=form, counts=services.week_counts(me), status=422,
+                  max_rows=_import_max_rows())
+
+
+def _import_max_rows() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("IMPORT_MAX_ROWS") or transfer.MAX_ROWS)
 
 
 def transfer_limit() -> int:
