@@ -13,6 +13,7 @@ from webapp.db import add_when_used, configure_engine, context_connection, db, i
 from webapp.errors import register_error_handlers
 from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate, oauth
 from webapp.forms import use_fast_html_params
+from webapp.numbers import BoundedIntConverter
 from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
 from webapp.security import SessionCookies, init_security_headers
 
@@ -31,6 +32,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.session_interface = SessionCookies()
+    # Before any route is added: <int:…> holds only numbers the database can store.
+    app.url_map.converters["int"] = BoundedIntConverter
 
     init_db(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))

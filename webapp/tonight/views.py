@@ -13,7 +13,8 @@ from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
 from webapp.groups import watchlist
 from webapp.social.profile_sections import profile_section
-from webapp.rendering import apply_error, current_account, render, see_other, vary_on_htmx, wants_fragment
+from webapp.numbers import ID_MAX, query_int
+from webapp.rendering import apply_error, current_account, page_number, render, see_other, vary_on_htmx, wants_fragment
 from webapp.tonight import bp, services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
 from webapp.tonight.models import TonightSession
@@ -118,7 +119,7 @@ def _context(session: TonightSession, found: groups.Membership) -> dict:
     }
     if session.is_open:
         mine = services.my_votes(session, me)
-        wanted = request.args.get("card", type=int)
+        wanted = query_int("card", low=-ID_MAX, high=ID_MAX)
         current = next((c for c in cards if c.position == wanted), None) if wanted else None
         if current is None:
             current = next((c for c in cards if c.id not in mine), None)
@@ -278,7 +279,7 @@ def history(group_id: int) -> Response:
     found = groups.membership(current_account(), group_id)
     if services.settle(group_id=group_id):
         found = groups.membership(current_account(), group_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     pagination, winners = services.past_sessions(found.group, page=page)
     return render("tonight/history.html", "tonight/_history_list.html", group=found.group,
                   pagination=pagination, winners=winners, labels=KIND_LABELS)

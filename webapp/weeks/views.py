@@ -12,6 +12,7 @@ from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
 from webapp.forms import EmptyForm
+from webapp.numbers import query_int
 from webapp.rendering import (
     apply_error,
     current_account,
@@ -233,12 +234,15 @@ def add_manual(year: str, week: str, kind: str) -> Response:
 # Other people's weeks, lists and stats ---------------------------------------------
 
 def _year_arg(default: int | None) -> int | None:
-    raw = request.args.get("year", "")
-    if not raw:
+    if not request.args.get("year", ""):
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+    try:
+        year = query_int("year", low=MIN_YEAR, high=MAX_YEAR)
+    except NotFound:
+        year = None
+    if year is None:
         raise NotFound(f"Weeks are kept for the years {MIN_YEAR} to {MAX_YEAR}.")
-    return int(raw)
+    return year
 
 
 @bp.route("/u/<username>/weeks")
