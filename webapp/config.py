@@ -91,6 +91,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN") or "10 per minute;100 per hour",
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
+        # Per person (keyed by user id): new groups, hand-made titles. Per address: join links.
+        "RATELIMIT_GROUP_CREATE": env.get("RATELIMIT_GROUP_CREATE") or "10 per hour",
+        "RATELIMIT_MANUAL_TITLE": env.get("RATELIMIT_MANUAL_TITLE") or "30 per day",
+        "RATELIMIT_JOIN_PAGE": env.get("RATELIMIT_JOIN_PAGE") or "30 per minute;300 per hour",
+        "GROUPS_OWNED_MAX": int(env.get("GROUPS_OWNED_MAX") or 50),
+        "FRIEND_REQUEST_COOLDOWN_DAYS": int(env.get("FRIEND_REQUEST_COOLDOWN_DAYS") or 7),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

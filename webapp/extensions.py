@@ -61,4 +61,11 @@ def redeem_limit() -> str:
 
     return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
+
+def join_page_limit() -> str:
+    """How often one address may open friend and group join links (RATELIMIT_JOIN_PAGE)."""
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_JOIN_PAGE", "30 per minute;300 per hour")
+
 __all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter", "cache", "limit_reads"]

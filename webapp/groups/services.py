@@ -261,6 +261,17 @@ def invite_by_code(code: str) -> GroupInvite | None:
     return find_by_code(GroupInvite, code)
 
 
+def usable_invite(code: str, *, now: datetime | None = None) -> GroupInvite | None:
+    """The group code a join link names, only while it can still admit someone: a
+    revoked, expired or used-up code is as unknown as one that never existed, so its
+    page names neither the group nor whom to ask."""
+    now = now or utcnow()
+    invite = invite_by_code(code)
+    if invite is None or invite.revoked_at is not None or invite.expires_at <= now or invite.uses >= invite.max_uses:
+        return None
+    return invite
+
+
 @dataclass
 class Joined:
     status: str  # "joined" or "already_member"

@@ -12,7 +12,7 @@ from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
 from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import limiter, redeem_limit
+from webapp.extensions import join_page_limit, limit_reads, limiter, redeem_limit
 from webapp.groups import bp, services, watchlist
 from webapp.groups.forms import (
     AddItemForm,
@@ -256,12 +256,15 @@ def revoke_invite(group_id: int, invite_id: int) -> Response:
 
 
 @bp.route("/groups/join/<code>")
+@limit_reads(join_page_limit)
 @login_required
 def join(code: str) -> Response:
-    """The page a shared group link opens: which group, and a button to join."""
-    invite = services.invite_by_code(code)
+    """The page a shared group link opens: which group, and a button to join. Only a
+    code that can still admit someone names the group; any other answers the same 404."""
+    invite = services.usable_invite(code)
     if invite is None:
-        raise NotFound("We don't know that group code. Check the link you were sent.")
+        raise NotFound("This group link cannot be used: it may be mistyped, used up, expired or withdrawn. "
+                       "Ask whoever sent it for a new one.")
     group = db.session.get(Group, invite.group_id)
     form = JoinForm(formdata=None, code=services.format_code(invite.code))
     return render("groups/join.html", form=form, group=group,

@@ -289,6 +289,16 @@ def invite_by_code(code: str) -> FriendInvite | None:
     return find_by_code(FriendInvite, code)
 
 
+def usable_invite(code: str, *, now: datetime | None = None) -> FriendInvite | None:
+    """The friend code a join link names, only while it can still be used: a used or
+    expired code is as unknown as a withdrawn (deleted) one, so its page names nobody."""
+    now = now or utcnow()
+    invite = invite_by_code(code)
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        return None
+    return invite
+
+
 @dataclass
 class Redemption:
     status: str  # "friends" or "already_friends"
