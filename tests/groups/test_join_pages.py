@@ -3,13 +3,12 @@ whom to ask, and are rate limited per address."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import login, make_app
+from tests.conftest import login
 from tests.tonight.conftest import befriend
 from webapp.db import db, utcnow
 from webapp.groups import services
@@ -61,13 +60,12 @@ def test_a_dead_code_names_neither_group_nor_owner(client, club, make_user, spoi
     assert "Ask whoever sent it for a new one." in html
 
 
-def test_join_pages_are_rate_limited_per_address(database_url, app, club, make_user):
+def test_join_pages_are_rate_limited_per_address(make_limited_app, club, make_user):
     group, ann, _ = club
     invite = services.create_invite(services.membership(ann, group.id), max_uses=2)
     newcomer = make_user(username="newcomer")
     db.session.commit()
-    limited = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-                       RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}", RATELIMIT_JOIN_PAGE="2 per minute")
+    limited = make_limited_app(RATELIMIT_JOIN_PAGE="2 per minute")
     client = limited.test_client()
     login(client, newcomer)
     statuses = [client.get(f"/groups/join/{invite.code}").status_code for _ in range(3)]

@@ -3,13 +3,12 @@ limited per address."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from tests.conftest import login, make_app
+from tests.conftest import login
 from webapp.db import db, utcnow
 from webapp.social import services
 from webapp.social.models import FriendInvite
@@ -58,11 +57,10 @@ def test_a_dead_code_names_nobody_and_looks_unknown(client, ann, bob, make_user,
     assert "Ask whoever sent it for a new one." in html
 
 
-def test_join_pages_are_rate_limited_per_address(database_url, app, ann, bob):
+def test_join_pages_are_rate_limited_per_address(make_limited_app, ann, bob):
     invite = services.create_invite(ann)
     db.session.commit()
-    limited = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
-                       RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}", RATELIMIT_JOIN_PAGE="2 per minute")
+    limited = make_limited_app(RATELIMIT_JOIN_PAGE="2 per minute")
     client = limited.test_client()
     login(client, bob)
     statuses = [client.get(f"/friends/join/{invite.code}").status_code for _ in range(3)]

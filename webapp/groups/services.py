@@ -138,10 +138,20 @@ def _check_friends(owner: User, user_ids: Iterable[int]) -> list[int]:
     return wanted
 
 
-def create_group(owner: User, name: str, member_ids: Iterable[int] = (), *, now: datetime | None = None) -> Group:
+def create_group(owner: User, name: str, member_ids: Iterable[int] = (), *, now: datetime | None = None,
+                 owned_max: int | None = None) -> Group:
+    """A new group owned by `owner`, with some of their friends. Refused once they own
+    `owned_max` groups (the owner's row is locked first, so simultaneous creations
+    count one after another; SQLite's write lock does the same)."""
     now = now or utcnow()
     cleaned = _clean_name(name)
     friends = _check_friends(owner, member_ids)
+    if owned_max is not None:
+        db.session.execute(select(User.id).where(User.id == owner.id).with_for_update())
+        owned = db.session.scalar(select(func.count(Group.id)).where(Group.owner_id == owner.id)) or 0
+        if owned >= owned_max:
+            raise Invalid(f"You already own {owned} groups, the most one person can. "
+                          "Delete one you no longer use, or hand it over, to make another.", field="name")
     group = Group(name=cleaned, owner_id=owner.id, created_at=now)
     db.session.add(group)
     db.session.flush()

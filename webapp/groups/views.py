@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, render_template, request, url_for
+from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -12,7 +12,16 @@ from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
 from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import join_page_limit, limit_reads, limiter, redeem_limit
+from webapp.extensions import (
+    group_create_limit,
+    join_page_limit,
+    limit_reads,
+    limiter,
+    MANUAL_TITLES_MESSAGE,
+    manual_title_limit,
+    per_user,
+    redeem_limit,
+)
 from webapp.groups import bp, services, watchlist
 from webapp.groups.forms import (
     AddItemForm,
@@ -71,11 +80,14 @@ def new() -> Response:
 
 @bp.route("/groups/new", methods=["POST"])
 @login_required
+@limiter.limit(group_create_limit, key_func=per_user,
+               error_message="You have created several groups lately. Please try again later.")
 def create() -> Response:
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = services.create_group(current_account(), form.name.data, form.members.data or [])
+            group = services.create_group(current_account(), form.name.data, form.members.data or [],
+                                          owned_max=current_app.config["GROUPS_OWNED_MAX"])
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -398,6 +410,8 @@ def add_item(group_id: int) -> Response:
 
 @bp.route("/groups/<int:group_id>/watchlist/manual", methods=["POST"])
 @login_required
+@limiter.shared_limit(manual_title_limit, scope="manual-title", key_func=per_user,
+                      error_message=MANUAL_TITLES_MESSAGE)
 def add_manual(group_id: int) -> Response:
     found = services.membership(current_account(), group_id)
     form = ManualItemForm()

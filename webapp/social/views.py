@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from datetime import timedelta
+
+from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -142,7 +144,8 @@ def requests() -> Response:
 def send_request(username: str) -> Response:
     other = get_user(username)
     try:
-        outcome = services.send_request(current_account(), other)
+        cooldown = timedelta(days=current_app.config.get("FRIEND_REQUEST_COOLDOWN_DAYS", 7))
+        outcome = services.send_request(current_account(), other, cooldown=cooldown)
     except NotFound:
         raise
     except DomainError as error:

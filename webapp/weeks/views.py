@@ -11,6 +11,7 @@ from webapp.caching import cached_html, person_key
 from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
+from webapp.extensions import MANUAL_TITLES_MESSAGE, limiter, manual_title_limit, per_user
 from webapp.forms import EmptyForm
 from webapp.numbers import query_int
 from webapp.rendering import (
@@ -208,6 +209,8 @@ def add_pick(year: str, week: str, kind: str) -> Response:
 
 @bp.route("/weeks/<year>/<week>/<kind>/manual", methods=["POST"])
 @login_required
+@limiter.shared_limit(manual_title_limit, scope="manual-title", key_func=per_user,
+                      error_message=MANUAL_TITLES_MESSAGE)
 def add_manual(year: str, week: str, kind: str) -> Response:
     when = _when(year, week)
     services.check_kind(kind)
