@@ -54,6 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def _refuse_nul_bytes() -> None:
         # NUL cannot be stored in PostgreSQL text and is never meaningful in a form.
+        if "\x00" in request.path:  # /u/%00: no page has such an address
+            from flask import abort
+
+            abort(404)
         if request.method in READ_METHODS and not request.args:
             return
         for values in (request.args, request.form):

@@ -5,7 +5,9 @@ anything past 64 bits, so a larger number would reach the database only to fail 
 500. Every path segment declared `<int:…>` goes through `BoundedIntConverter` (it
 replaces Flask's `int` converter app-wide): a number outside 1..2147483647 does not
 match the route, which answers 404. Every integer in a query string goes through
-`query_int`: missing or not a number gives the default, out of range answers 404."""
+`query_int`: missing or not a number gives the default, out of range answers 404. Ids
+sent in forms go through `id_from`, which the form then refuses as it would any other
+unknown choice."""
 
 from __future__ import annotations
 
@@ -73,6 +75,15 @@ def parse_int(raw: str | None, *, low: int, high: int) -> int | None:
     if not low <= value <= high:
         raise NotFound()
     return value
+
+
+def id_from(text: str | None) -> int | None:
+    """An id sent in a form or a reference ("title:<id>", a card, a friend, a group):
+    the number, or None when it is not one the database could hold."""
+    try:
+        return parse_int(text, low=1, high=ID_MAX)
+    except NotFound:
+        return None
 
 
 def query_int(name: str, default: int | None = None, *, low: int = 1, high: int = ID_MAX) -> int | None:

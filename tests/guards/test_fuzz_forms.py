@@ -197,6 +197,33 @@ def test_huge_query_numbers_answer_404(client, world, url):
     assert client.get(url).status_code == 404
 
 
+@pytest.mark.parametrize("huge", ["2147483648", "99999999999", "99999999999999999999"])
+def test_ids_sent_in_forms_past_the_range_are_refused(client, world, huge):
+    """Ids inside form fields and references: a clear 4xx, never the database's error."""
+    login(client, world.owner)
+    group, session = world.group.id, world.session.id
+    posts = [
+        (f"/groups/{group}/watchlist", {"ref": f"title:{huge}", "note": ""}),
+        ("/weeks/2026/10/album", {"ref": f"title:{huge}", "position": ""}),
+        (f"/sessions/{session}/vote", {"candidate": huge, "vote": "yes"}),
+        (f"/sessions/{session}/ballot", {f"vote-{huge}": "yes"}),
+        (f"/titles/{world.title.id}/add-to-group", {"group": huge}),
+        (f"/sessions/{world.decided.id}/watched", {"present": [huge]}),
+        (f"/groups/{group}/members", {"members": [huge]}),
+        ("/groups/new", {"name": "Huge", "members": [huge]}),
+    ]
+    for url, data in posts:
+        status = client.post(url, data=data).status_code
+        assert 400 <= status < 500 or status == 303, f"{url} {data}: {status}"
+
+
+@pytest.mark.parametrize("url", ["/u/%00", "/u/a%00b/weeks", "/u/%00/weeks/stats", "/friends/join/%00", "/groups/join/%00"])
+def test_nul_bytes_in_a_path_answer_404(client, world, url):
+    """PostgreSQL refuses text with NUL: such an address is no page (a 500 before)."""
+    login(client, world.owner)
+    assert client.get(url).status_code == 404
+
+
 def test_group_pages_with_huge_query_numbers_answer_404(client, world):
     login(client, world.owner)
     group = world.group.id

@@ -23,6 +23,7 @@ from webapp.extensions import (
     redeem_limit,
 )
 from webapp.groups import bp, services, watchlist
+from webapp.numbers import id_from
 from webapp.groups.forms import (
     AddItemForm,
     AddMembersForm,
@@ -458,10 +459,10 @@ def _group_helpers() -> dict[str, object]:
 def add_title_to_group(title_id: int) -> Response:
     """From a title page: the chosen group's watchlist gets this title."""
     title = catalog.get_title(title_id)
-    group_id = request.form.get("group", "")
-    if not group_id.isdigit() or len(group_id) > 12:
+    group_id = id_from(request.form.get("group"))
+    if group_id is None:
         raise NotFound()
-    group = services.membership(current_account(), int(group_id)).group
+    group = services.membership(current_account(), group_id).group
     _, added = watchlist.add_item(group, current_account(), title)
     name, group_name = title.title, group.name
     db.session.commit()

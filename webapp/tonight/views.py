@@ -13,7 +13,7 @@ from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
 from webapp.groups import watchlist
 from webapp.social.profile_sections import profile_section
-from webapp.numbers import ID_MAX, query_int
+from webapp.numbers import ID_MAX, id_from, query_int
 from webapp.rendering import apply_error, current_account, page_number, render, see_other, vary_on_htmx, wants_fragment
 from webapp.tonight import bp, services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
@@ -190,10 +190,11 @@ def _after_vote(session_id: int) -> Response:
 def vote(session_id: int) -> Response:
     found_session, _ = _load(session_id)
     form = VoteForm()
-    if not form.validate_on_submit() or form.vote.data not in ("yes", "no") or not form.candidate.data.isdigit():
+    card = id_from(form.candidate.data) if form.validate_on_submit() else None
+    if card is None or form.vote.data not in ("yes", "no"):
         raise NotFound("That card is not part of this session.")
     try:
-        services.cast_votes(found_session, current_account(), {int(form.candidate.data): form.vote.data == "yes"})
+        services.cast_votes(found_session, current_account(), {card: form.vote.data == "yes"})
     except services.Closed as error:
         db.session.rollback()
         return _closed(session_id, error.message)
@@ -212,10 +213,10 @@ def ballot(session_id: int) -> Response:
     choices: dict[int, bool] = {}
     for key, value in request.form.items():
         if key.startswith("vote-"):
-            card = key[5:]
-            if not card.isdigit() or len(card) > 12 or value not in ("yes", "no"):
+            card = id_from(key[5:])
+            if card is None or value not in ("yes", "no"):
                 raise NotFound("That card is not part of this session.")
-            choices[int(card)] = value == "yes"
+            choices[card] = value == "yes"
     try:
         services.cast_votes(found_session, current_account(), choices)
     except services.Closed as error:
