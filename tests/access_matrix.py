@@ -251,3 +251,26 @@ ROUTES: list[Route] = [
 
 def _week(world: Any) -> dict[str, int]:
     return {"year": world.week.year, "week": world.week.week}
+
+
+
+# What each route reads from its query string. tests/guards/test_fuzz_forms.py sends
+# these names with random values (and, less often, any name of the list) to the route,
+# as it sends random values for every URL parameter.
+QUERY_ARGS: dict[str, tuple[str, ...]] = {
+    "accounts.login": ("next",),
+    "accounts.oauth_callback": ("error", "state", "code", "iss"),
+    "social.user_friends": ("page",),
+    "social.friends": ("page",),
+    "social.search": ("q", "page"),
+    "catalog.search": ("q", "type", "page"),
+    "catalog.browse": ("q", "genre", "year", "kind", "order", "page"),
+    "admin.titles": ("page",),
+    "groups.watchlist_page": ("status", "kind", "tonight", "sort", "page"),
+    "groups.add_titles": ("q", "type", "page"),
+    "tonight.session": ("card", "view"),
+    "tonight.history": ("page",),
+    "weeks.choose": ("q", "position"),
+    "weeks.user_weeks": ("year", "page"),
+    "weeks.stats": ("year",),
+}

@@ -371,3 +371,26 @@ def query_budget(app_ctx: Flask):  # type: ignore[no-untyped-def]
         )
 
     return budget
+
+
+@pytest.fixture
+def make_limited_app(app: Flask, database_url: str):  # type: ignore[no-untyped-def]
+    """`make_limited_app(RATELIMIT_X="2 per hour", storage=...)`: an app with rate limits
+    on and its counters empty (in memory unless `storage` names a Redis database; `fresh`
+    False shares the counters of the app made before, as a second worker would). The
+    limiter is one object shared by every app, and keeps the first key prefix it was
+    given: limits are turned back off after the test, so later tests run unlimited."""
+    import uuid
+
+    from webapp.extensions import limiter
+
+    def make(*, storage: str = "memory://", fresh: bool = True, **overrides: Any) -> Flask:
+        limited = make_app(database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage,
+                           RATELIMIT_KEY_PREFIX=f"t{uuid.uuid4().hex}", **overrides)
+        if fresh:
+            with limited.app_context():
+                limiter.reset()
+        return limited
+
+    yield make
+    limiter.enabled = False

@@ -16,6 +16,7 @@ from webapp.extensions import cache, csrf, htmx, limiter, login_manager, migrate
 from webapp.forms import use_fast_html_params
 from webapp.jobs import init_jobs, jobs_cli
 from webapp.mail import init_mail
+from webapp.numbers import BoundedIntConverter
 from webapp.rendering import UrlPattern, is_htmx, remember_template_urls
 from webapp.security import SessionCookies, init_security_headers
 
@@ -37,6 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(load_config(Path(app.instance_path), test_config))
     app.session_interface = SessionCookies()
     _trust_proxies(app)
+    # Before any route is added: <int:…> holds only numbers the database can store.
+    app.url_map.converters["int"] = BoundedIntConverter
 
     init_db(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -59,6 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.before_request
     def _refuse_nul_bytes() -> None:
         # NUL cannot be stored in PostgreSQL text and is never meaningful in a form.
+        if "\x00" in request.path:  # /u/%00: no page has such an address
+            from flask import abort
+
+            abort(404)
         if request.method in READ_METHODS and not request.args:
             return
         for values in (request.args, request.form):

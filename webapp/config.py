@@ -98,6 +98,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "TRUSTED_PROXY_HOPS": _hops(env.get("TRUSTED_PROXY_HOPS")),
         "RATELIMIT_IMPORT": env.get("RATELIMIT_IMPORT") or "10 per hour",  # per account
         "IMPORT_MAX_ROWS": int(env.get("IMPORT_MAX_ROWS") or 5000),
+        # Per person (keyed by user id): new groups, hand-made titles. Per address: join links.
+        "RATELIMIT_GROUP_CREATE": env.get("RATELIMIT_GROUP_CREATE") or "10 per hour",
+        "RATELIMIT_MANUAL_TITLE": env.get("RATELIMIT_MANUAL_TITLE") or "30 per day",
+        "RATELIMIT_JOIN_PAGE": env.get("RATELIMIT_JOIN_PAGE") or "30 per minute;300 per hour",
+        "GROUPS_OWNED_MAX": int(env.get("GROUPS_OWNED_MAX") or 50),
+        "FRIEND_REQUEST_COOLDOWN_DAYS": int(env.get("FRIEND_REQUEST_COOLDOWN_DAYS") or 7),
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "MAX_FORM_MEMORY_SIZE": 256 * 1024,
         "WTF_CSRF_TIME_LIMIT": 8 * 3600,

@@ -72,6 +72,9 @@ def register_error_handlers(app: Flask) -> None:
         status = error.code or 500
         if status == 429:
             message = "You are going a little fast. Please wait a minute and try again."
+            limit = getattr(error, "limit", None)  # flask-limiter's; some limits say more
+            if limit is not None and limit.error_message and error.description:
+                message = error.description
             response = render_error(429, message)
             if error.get_response().headers.get("Retry-After"):
                 response.headers["Retry-After"] = error.get_response().headers["Retry-After"]

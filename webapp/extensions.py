@@ -61,4 +61,40 @@ def redeem_limit() -> str:
 
     return current_app.config.get("RATELIMIT_REDEEM", "20 per minute")
 
+
+def per_user() -> str:
+    """The key of limits on a signed-in person's writes: their user id, whatever the
+    address (views behind @login_required; anyone else is counted by address)."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
+
+
+def group_create_limit() -> str:
+    """How many groups one person may create (RATELIMIT_GROUP_CREATE)."""
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_GROUP_CREATE", "10 per hour")
+
+
+def manual_title_limit() -> str:
+    """How many hand-made titles one person may add, on every page that adds them
+    together (RATELIMIT_MANUAL_TITLE)."""
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_MANUAL_TITLE", "30 per day")
+
+
+MANUAL_TITLES_MESSAGE = ("You have added a lot of titles by hand lately. Please try again tomorrow, "
+                         "or pick one from the catalog.")
+
+
+def join_page_limit() -> str:
+    """How often one address may open friend and group join links (RATELIMIT_JOIN_PAGE)."""
+    from flask import current_app
+
+    return current_app.config.get("RATELIMIT_JOIN_PAGE", "30 per minute;300 per hour")
+
 __all__ = ["db", "migrate", "login_manager", "csrf", "oauth", "htmx", "limiter", "cache", "limit_reads"]

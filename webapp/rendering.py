@@ -33,8 +33,11 @@ def current_account() -> User:
 
 
 def page_number() -> int:
-    """The `page` query argument of a paginated list: 1 when missing, odd or below 1."""
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    """The `page` query argument of a paginated list: 1 when missing, odd or below 1;
+    404 past any real list (see webapp/numbers.py)."""
+    from webapp.numbers import PAGE_MAX, query_int
+
+    return max(query_int("page", 1, low=-PAGE_MAX, high=PAGE_MAX) or 1, 1)
 
 
 def is_htmx() -> bool:

@@ -504,10 +504,11 @@ def test_shuffle_picks_at_once(
         from webapp.catalog.models import Title
         from webapp.db import db
         from webapp.tonight import services
-        from webapp.tonight.models import Candidate
+        from webapp.tonight.models import Candidate, TonightSession
 
         title_ids = list(db.session.scalars(select(Candidate.title_id).where(Candidate.session_id == session_id)))
-        return db.session.get(Title, services.draw(session_id, title_ids)).title  # type: ignore[union-attr]
+        seed = db.session.scalar(select(TonightSession.draw_seed).where(TonightSession.id == session_id))
+        return db.session.get(Title, services.draw(seed, session_id, title_ids)).title  # type: ignore[union-attr]
 
     winner = in_db(expected)
     ui_a.submit_and_follow(page_a.get_by_role("button", name="Skip the vote: pick at random now"), to=session_path)

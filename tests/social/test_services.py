@@ -117,8 +117,10 @@ class TestRequests:
         services.send_request(ann, bob)
         services.deny_request(bob, services.incoming_requests(bob)[0].id)
         assert count(FriendRequest) == 0 and count(Friendship) == 0
-        services.send_request(ann, bob)
-        services.cancel_request(ann, services.outgoing_requests(ann)[0].id)
+        with pytest.raises(services.CoolingDown):  # tests/social/test_request_cooldown.py
+            services.send_request(ann, bob)
+        services.send_request(bob, ann)
+        services.cancel_request(bob, services.outgoing_requests(bob)[0].id)
         assert count(FriendRequest) == 0
 
     def test_nobody_else_can_act_on_a_request(self, ann, bob, make_user):

@@ -4,6 +4,7 @@ determinism across processes and databases."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from datetime import timedelta
@@ -52,31 +53,53 @@ def resolved(session):  # type: ignore[no-untyped-def]
     return services.result(session, cards)
 
 
+SEED = bytes(range(32))
+
+
 class TestDeterminism:
     def test_deck_order_and_draw_are_pinned(self):
         # Pinned values: the same in every process, on every database and every run.
-        assert services.deck_order(7, list(range(1, 11))) == [4, 8, 2, 5, 7, 3, 1, 6, 10, 9]
-        assert services.draw(7, list(range(1, 11))) == 10
-        assert services.draw(12345, [3, 9, 27]) == 27
+        assert services.deck_order(SEED, 7, list(range(1, 11))) == [7, 3, 8, 2, 9, 4, 5, 10, 6, 1]
+        assert services.draw(SEED, 7, list(range(1, 11))) == 6
+        assert services.draw(SEED, 12345, [3, 9, 27]) == 3
 
     def test_the_same_in_another_process(self):
-        code = ("import json; from webapp.tonight.services import deck_order, draw; "
-                "print(json.dumps([deck_order(99, list(range(50))), draw(99, list(range(50)))]))")
+        code = ("import json; from webapp.tonight.services import deck_order, draw; seed = bytes(range(32)); "
+                "print(json.dumps([deck_order(seed, 99, list(range(50))), draw(seed, 99, list(range(50)))]))")
         # A different hash seed proves nothing depends on Python's salted hash().
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                              env={"PYTHONHASHSEED": "4242", "PATH": ""}).stdout
         order, winner = json.loads(out)
-        assert order == services.deck_order(99, list(range(50)))
-        assert winner == services.draw(99, list(range(50)))
+        assert order == services.deck_order(SEED, 99, list(range(50)))
+        assert winner == services.draw(SEED, 99, list(range(50)))
 
     def test_input_order_does_not_matter(self):
         ids = list(range(1, 30))
-        assert services.deck_order(5, ids) == services.deck_order(5, list(reversed(ids)))
+        assert services.deck_order(SEED, 5, ids) == services.deck_order(SEED, 5, list(reversed(ids)))
 
-    def test_the_deck_is_the_pools_shuffle_by_session_id(self, crew):
+    def test_the_deck_is_the_pools_shuffle_by_the_sessions_seed(self, crew):
         session = start(crew, candidate_count=20)
         titles = [c.title_id for c in services.deck(session)]
-        assert titles == services.deck_order(session.id, [t.id for t in crew.titles])
+        assert titles == services.deck_order(session.draw_seed, session.id, [t.id for t in crew.titles])
+
+    def test_the_seed_is_secret_and_random_not_the_ids(self, crew):
+        """The draw no longer follows from public ids: the same session id and deck
+        give different deals and draws under different seeds, and each session gets
+        its own 32 random bytes."""
+        ids = [t.id for t in crew.titles]
+        other = bytes(32)
+        assert services.deck_order(SEED, 1, ids) != services.deck_order(other, 1, ids)
+        draws = {services.draw(secrets.token_bytes(32), 1, ids) for _ in range(40)}
+        assert len(draws) > 1
+        first = start(crew, candidate_count=4)
+        services.shuffle(first)
+        db.session.commit()
+        second = start(crew, candidate_count=4)
+        db.session.commit()
+        assert len(first.draw_seed) == len(second.draw_seed) == 32
+        assert first.draw_seed != second.draw_seed
+        with pytest.raises(ValueError):
+            services.draw(b"", 1, ids)
 
 
 class TestStarting:
@@ -237,7 +260,7 @@ class TestResolution:
         expire(session)
         result = resolved(session)
         ids = {c.title.title: c.title_id for c in services.deck(session)}
-        expected = services.draw(session.id, [ids["Alien"], ids["Arrival"]])
+        expected = services.draw(session.draw_seed, session.id, [ids["Alien"], ids["Arrival"]])
         assert result.winner.title_id == expected and result.resolution == "tiebreak"
 
     def test_nobody_voted_draws_from_the_deck(self, crew):
@@ -245,7 +268,7 @@ class TestResolution:
         expire(session)
         result = resolved(session)
         deck = [c.title_id for c in services.deck(session)]
-        assert result.winner.title_id == services.draw(session.id, deck)
+        assert result.winner.title_id == services.draw(session.draw_seed, session.id, deck)
         assert result.resolution == "no_votes"
 
     def test_all_no_still_picks_by_fewest_no(self, crew):
@@ -275,7 +298,7 @@ class TestResolution:
         deck = [c.title_id for c in services.deck(session)]
         winner = next(c for c in services.deck(session) if c.position == session.winner_position)
         assert session.status == "completed" and session.resolution == "shuffle"
-        assert winner.title_id == services.draw(session.id, deck)
+        assert winner.title_id == services.draw(session.draw_seed, session.id, deck)
         with pytest.raises(services.Closed):
             services.shuffle(session)
 
@@ -294,8 +317,8 @@ class TestResolution:
     def test_the_same_votes_give_the_same_winner_every_time(self, crew):
         session = start(crew, candidate_count=4)
         expire(session)
-        first = services.pick_winner(session.id, services.tallies(session.id))
-        again = services.pick_winner(session.id, list(reversed(services.tallies(session.id))))
+        first = services.pick_winner(session.id, session.draw_seed, services.tallies(session.id))
+        again = services.pick_winner(session.id, session.draw_seed, list(reversed(services.tallies(session.id))))
         assert first == again
 
 

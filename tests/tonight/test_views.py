@@ -111,7 +111,7 @@ class TestAssistant:
         assert session.parsed_by == "llm" and session.reranked
         deck = [c.title.title for c in services.deck(session)]
         # The fake reverses the order it was given: the seeded shuffle, reversed.
-        shuffled = services.deck_order(session.id, [t.id for t in crew.titles if t.title in deck])
+        shuffled = services.deck_order(session.draw_seed, session.id, [t.id for t in crew.titles if t.title in deck])
         assert [c.title_id for c in services.deck(session)] == list(reversed(shuffled))
         assert sorted(deck) == ["Airplane!", "Fleabag", "Paddington 2"]  # comedies under two hours
         assert fake.requests[0].headers["Authorization"] == f"Bearer {fake.api_key}"

@@ -22,6 +22,7 @@ from webapp.catalog.models import Credit, Person, Title, Track
 from webapp.catalog.visibility import can_see
 from webapp.db import db, set_write_intent, utcnow, write_transaction
 from webapp.errors import Invalid, NotFound
+from webapp.numbers import id_from
 from webapp.providers import Providers, build_providers
 from webapp.providers.errors import ProviderError, ProviderNotFound, QueueBusy
 from webapp.providers.musicbrainz import Album
@@ -225,9 +226,10 @@ def title_for_ref(ref: str, viewer: User | None = None) -> Title:
     scheme, _, rest = (ref or "").strip().partition(":")
     unknown = Invalid("Choose a title from the search results.", field="ref")
     if scheme == "title":
-        if not (rest.isascii() and rest.isdigit() and len(rest) < 12):
+        title_id = id_from(rest) if rest.isascii() and rest.isdigit() else None
+        if title_id is None:
             raise unknown
-        title = db.session.get(Title, int(rest))
+        title = db.session.get(Title, title_id)
         if title is None or not can_see(viewer, title):
             raise unknown
         return title

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.catalog.services import KIND_LABELS, SEARCH_TYPES
+from webapp.numbers import id_from
 from webapp.forms import IntegerRange
 from webapp.groups import services
 from webapp.groups.watchlist import KIND_FILTERS, NOTE_MAX, SORTS, STATUS_FILTERS
@@ -33,7 +34,7 @@ class MultiCheckboxField(SelectMultipleField):
         pass
 
     def process_formdata(self, valuelist: list[str]) -> None:
-        self.data = [int(v) for v in valuelist if v.isdigit() and len(v) < 12]
+        self.data = [number for number in map(id_from, valuelist) if number is not None]
 
 
 class GroupForm(FlaskForm):

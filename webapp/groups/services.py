@@ -138,10 +138,20 @@ def _check_friends(owner: User, user_ids: Iterable[int]) -> list[int]:
     return wanted
 
 
-def create_group(owner: User, name: str, member_ids: Iterable[int] = (), *, now: datetime | None = None) -> Group:
+def create_group(owner: User, name: str, member_ids: Iterable[int] = (), *, now: datetime | None = None,
+                 owned_max: int | None = None) -> Group:
+    """A new group owned by `owner`, with some of their friends. Refused once they own
+    `owned_max` groups (the owner's row is locked first, so simultaneous creations
+    count one after another; SQLite's write lock does the same)."""
     now = now or utcnow()
     cleaned = _clean_name(name)
     friends = _check_friends(owner, member_ids)
+    if owned_max is not None:
+        db.session.execute(select(User.id).where(User.id == owner.id).with_for_update())
+        owned = db.session.scalar(select(func.count(Group.id)).where(Group.owner_id == owner.id)) or 0
+        if owned >= owned_max:
+            raise Invalid(f"You already own {owned} groups, the most one person can. "
+                          "Delete one you no longer use, or hand it over, to make another.", field="name")
     group = Group(name=cleaned, owner_id=owner.id, created_at=now)
     db.session.add(group)
     db.session.flush()
@@ -259,6 +269,17 @@ def revoke_invite(found: Membership, invite_id: int, *, now: datetime | None = N
 
 def invite_by_code(code: str) -> GroupInvite | None:
     return find_by_code(GroupInvite, code)
+
+
+def usable_invite(code: str, *, now: datetime | None = None) -> GroupInvite | None:
+    """The group code a join link names, only while it can still admit someone: a
+    revoked, expired or used-up code is as unknown as one that never existed, so its
+    page names neither the group nor whom to ask."""
+    now = now or utcnow()
+    invite = invite_by_code(code)
+    if invite is None or invite.revoked_at is not None or invite.expires_at <= now or invite.uses >= invite.max_uses:
+        return None
+    return invite
 
 
 @dataclass

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, render_template, request, url_for
+from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -12,8 +12,18 @@ from webapp.catalog.services import KIND_LABELS
 from webapp.db import db, utcnow
 from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import limiter, redeem_limit
+from webapp.extensions import (
+    group_create_limit,
+    join_page_limit,
+    limit_reads,
+    limiter,
+    MANUAL_TITLES_MESSAGE,
+    manual_title_limit,
+    per_user,
+    redeem_limit,
+)
 from webapp.groups import bp, services, watchlist
+from webapp.numbers import id_from
 from webapp.groups.forms import (
     AddItemForm,
     AddMembersForm,
@@ -71,11 +81,14 @@ def new() -> Response:
 
 @bp.route("/groups/new", methods=["POST"])
 @login_required
+@limiter.limit(group_create_limit, key_func=per_user,
+               error_message="You have created several groups lately. Please try again later.")
 def create() -> Response:
     form = GroupForm()
     if form.validate_on_submit():
         try:
-            group = services.create_group(current_account(), form.name.data, form.members.data or [])
+            group = services.create_group(current_account(), form.name.data, form.members.data or [],
+                                          owned_max=current_app.config["GROUPS_OWNED_MAX"])
         except DomainError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -256,12 +269,15 @@ def revoke_invite(group_id: int, invite_id: int) -> Response:
 
 
 @bp.route("/groups/join/<code>")
+@limit_reads(join_page_limit)
 @login_required
 def join(code: str) -> Response:
-    """The page a shared group link opens: which group, and a button to join."""
-    invite = services.invite_by_code(code)
+    """The page a shared group link opens: which group, and a button to join. Only a
+    code that can still admit someone names the group; any other answers the same 404."""
+    invite = services.usable_invite(code)
     if invite is None:
-        raise NotFound("We don't know that group code. Check the link you were sent.")
+        raise NotFound("This group link cannot be used: it may be mistyped, used up, expired or withdrawn. "
+                       "Ask whoever sent it for a new one.")
     group = db.session.get(Group, invite.group_id)
     form = JoinForm(formdata=None, code=services.format_code(invite.code))
     return render("groups/join.html", form=form, group=group,
@@ -395,6 +411,8 @@ def add_item(group_id: int) -> Response:
 
 @bp.route("/groups/<int:group_id>/watchlist/manual", methods=["POST"])
 @login_required
+@limiter.shared_limit(manual_title_limit, scope="manual-title", key_func=per_user,
+                      error_message=MANUAL_TITLES_MESSAGE)
 def add_manual(group_id: int) -> Response:
     found = services.membership(current_account(), group_id)
     form = ManualItemForm()
@@ -441,10 +459,10 @@ def _group_helpers() -> dict[str, object]:
 def add_title_to_group(title_id: int) -> Response:
     """From a title page: the chosen group's watchlist gets this title."""
     title = catalog.get_visible_title(title_id, current_account())
-    group_id = request.form.get("group", "")
-    if not group_id.isdigit() or len(group_id) > 12:
+    group_id = id_from(request.form.get("group"))
+    if group_id is None:
         raise NotFound()
-    group = services.membership(current_account(), int(group_id)).group
+    group = services.membership(current_account(), group_id).group
     _, added = watchlist.add_item(group, current_account(), title)
     name, group_name = title.title, group.name
     db.session.commit()

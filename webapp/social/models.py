@@ -46,6 +46,19 @@ class FriendRequest(db.Model):
     to_user: Mapped[User] = relationship(foreign_keys=[to_user_id], lazy="raise")
 
 
+class FriendRequestDenial(db.Model):
+    """`to_user` declined `from_user`'s request at `denied_at`: the same request cannot
+    be sent again until the cool-down has passed (webapp.social.services)."""
+
+    __tablename__ = "friend_request_denials"
+    __table_args__ = (UniqueConstraint("from_user_id", "to_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    denied_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class FriendInvite(db.Model):
     """A one-time, expiring code that makes whoever redeems it a friend of its creator."""
 

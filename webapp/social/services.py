@@ -15,9 +15,9 @@ from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from webapp.accounts.models import User
-from webapp.db import db, insert_or_ignore, utcnow
+from webapp.db import db, insert_or_ignore, upsert, utcnow
 from webapp.errors import Conflict, Invalid, NotFound
-from webapp.social.models import FriendInvite, Friendship, FriendRequest
+from webapp.social.models import FriendInvite, Friendship, FriendRequest, FriendRequestDenial
 
 # Crockford's base32 without the look-alikes: easy to read aloud and type.
 CodeT = TypeVar("CodeT")
@@ -26,6 +26,7 @@ CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
 INVITE_DAYS_DEFAULT = 7
 INVITE_DAYS_MAX = 30
+REQUEST_COOLDOWN = timedelta(days=7)  # after a denial, before the same request may be sent again
 
 
 class Relation(enum.Enum):
@@ -57,6 +58,14 @@ def _befriend(a_id: int, b_id: int) -> bool:
     created = insert_or_ignore(Friendship, user_low_id=low, user_high_id=high, created_at=utcnow())
     db.session.execute(
         delete(FriendRequest).where(FriendRequest.pair_low_id == low, FriendRequest.pair_high_id == high)
+    )
+    db.session.execute(
+        delete(FriendRequestDenial).where(
+            or_(
+                and_(FriendRequestDenial.from_user_id == a_id, FriendRequestDenial.to_user_id == b_id),
+                and_(FriendRequestDenial.from_user_id == b_id, FriendRequestDenial.to_user_id == a_id),
+            )
+        )
     )
     return created
 
@@ -103,7 +112,21 @@ class RequestOutcome:
     other: User
 
 
-def send_request(sender: User, recipient: User) -> RequestOutcome:
+class CoolingDown(Conflict):
+    """The recipient declined this sender's last request less than a cool-down ago."""
+
+    def __init__(self, recipient: User, until: datetime) -> None:
+        super().__init__(f"{recipient.display_name} declined your last request. "
+                         f"You can ask again from {until.day} {until:%B %Y}.")
+        self.until = until
+
+
+def send_request(sender: User, recipient: User, *, cooldown: timedelta = REQUEST_COOLDOWN,
+                 now: datetime | None = None) -> RequestOutcome:
+    """Ask to be friends. Refused with CoolingDown while the recipient's denial of
+    this sender's last request is younger than `cooldown` (unless the recipient has
+    since asked back: asking back accepts)."""
+    now = now or utcnow()
     if sender.id == recipient.id:
         raise Invalid("You cannot send a friend request to yourself.")
     if recipient.is_imported:
@@ -111,6 +134,18 @@ def send_request(sender: User, recipient: User) -> RequestOutcome:
     if are_friends(sender, recipient):
         return RequestOutcome("already_friends", recipient)
     low, high = _pair(sender.id, recipient.id)
+    denied_at = db.session.scalar(
+        select(FriendRequestDenial.denied_at).where(
+            FriendRequestDenial.from_user_id == sender.id, FriendRequestDenial.to_user_id == recipient.id
+        )
+    )
+    if denied_at is not None and denied_at + cooldown > now:
+        asked_back = db.session.scalar(
+            select(FriendRequest.id).where(FriendRequest.from_user_id == recipient.id,
+                                           FriendRequest.to_user_id == sender.id)
+        )
+        if asked_back is None:
+            raise CoolingDown(recipient, denied_at + cooldown)
     if insert_or_ignore(
         FriendRequest,
         from_user_id=sender.id,
@@ -151,9 +186,14 @@ def accept_request(user: User, request_id: int) -> User:
     return db.session.get(User, found.from_user_id)  # type: ignore[return-value]
 
 
-def deny_request(user: User, request_id: int) -> User:
+def deny_request(user: User, request_id: int, *, now: datetime | None = None) -> User:
+    """Decline a request, and remember it: the sender may not ask again during the
+    cool-down (see send_request)."""
     found = _request_for(user, request_id, incoming=True)
-    db.session.execute(delete(FriendRequest).where(FriendRequest.id == found.id))
+    if db.session.execute(delete(FriendRequest).where(FriendRequest.id == found.id)).rowcount:
+        upsert(FriendRequestDenial, [{"from_user_id": found.from_user_id, "to_user_id": user.id,
+                                      "denied_at": now or utcnow()}],
+               keys=["from_user_id", "to_user_id"], update=["denied_at"])
     return db.session.get(User, found.from_user_id)  # type: ignore[return-value]
 
 
@@ -287,6 +327,16 @@ def find_by_code(model: type[CodeT], text: str) -> CodeT | None:
 
 def invite_by_code(code: str) -> FriendInvite | None:
     return find_by_code(FriendInvite, code)
+
+
+def usable_invite(code: str, *, now: datetime | None = None) -> FriendInvite | None:
+    """The friend code a join link names, only while it can still be used: a used or
+    expired code is as unknown as a withdrawn (deleted) one, so its page names nobody."""
+    now = now or utcnow()
+    invite = invite_by_code(code)
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        return None
+    return invite
 
 
 @dataclass

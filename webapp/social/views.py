@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from flask import flash, render_template, request, url_for
+from datetime import timedelta
+
+from flask import current_app, flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -9,7 +11,7 @@ from webapp.accounts.services import get_user, normalise_username
 from webapp.caching import shown_fields, signed_in_page, viewer_key
 from webapp.db import db
 from webapp.errors import DomainError, NotFound
-from webapp.extensions import limiter, redeem_limit
+from webapp.extensions import join_page_limit, limit_reads, limiter, redeem_limit
 from webapp.rendering import (
     apply_error,
     current_account,
@@ -142,7 +144,8 @@ def requests() -> Response:
 def send_request(username: str) -> Response:
     other = get_user(username)
     try:
-        outcome = services.send_request(current_account(), other)
+        cooldown = timedelta(days=current_app.config.get("FRIEND_REQUEST_COOLDOWN_DAYS", 7))
+        outcome = services.send_request(current_account(), other, cooldown=cooldown)
     except NotFound:
         raise
     except DomainError as error:
@@ -245,12 +248,15 @@ def revoke_invite(invite_id: int) -> Response:
 
 
 @bp.route("/friends/join/<code>")
+@limit_reads(join_page_limit)
 @login_required
 def join(code: str) -> Response:
-    """The page a shared link opens: who invited you, and a button to accept."""
-    invite = services.invite_by_code(code)
+    """The page a shared link opens: who invited you, and a button to accept. Only a
+    code that can still be used names its owner; any other answers the same 404."""
+    invite = services.usable_invite(code)
     if invite is None:
-        raise NotFound("We don't know that friend code. Check the link you were sent.")
+        raise NotFound("This friend link cannot be used: it may be mistyped, used, expired or withdrawn. "
+                       "Ask whoever sent it for a new one.")
     form = RedeemForm(formdata=None, code=services.format_code(invite.code))
     owner = db.session.get(User, invite.created_by_id)
     return render("social/join.html", form=form, owner=owner, invite=invite, is_own=owner.id == current_account().id)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -61,6 +62,10 @@ class TonightSession(db.Model):
     resolution: Mapped[str | None] = mapped_column(String(12))
     winner_position: Mapped[int | None] = mapped_column(Integer)
     watched_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # 32 random bytes drawn when the session starts: the deck's shuffle and every draw
+    # are keyed by it (webapp.tonight.services), so no one can compute them from ids.
+    # Never shown, and loaded only where a draw is made.
+    draw_seed: Mapped[bytes] = mapped_column(LargeBinary(32), deferred=True)
 
     created_by: Mapped[User | None] = relationship(lazy="raise")
 

@@ -1,9 +1,11 @@
 """Tonight sessions: deal a frozen deck from a group's watchlist, collect blind votes,
 and always end in a pick.
 
-Determinism: the deck order and every random draw come from SHA-256 of the session id
-and the title id, so the same session deals and resolves the same way in every process
-and on every database (Python's hash() is salted per process and is never used).
+Determinism: the deck order and every random draw come from SHA-256 (HMAC) of the
+session's seed, its id and the title id, so the same session deals and resolves the same
+way in every process and on every database (Python's hash() is salted per process and is
+never used). The seed is 32 random bytes stored on the session row when it starts and
+never shown, so nobody can compute a draw from the public ids.
 
 Exactness: a vote first bumps `ballots` on the session row with a conditional UPDATE
 that only matches while the session is open and before its deadline; the resolution
@@ -15,7 +17,9 @@ many simultaneous resolutions exactly one does the work."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -69,18 +73,29 @@ class Closed(Conflict):
     default_message = "Voting has closed for this session: here is the result."
 
 
-def _key(purpose: str, session_id: int, title_id: int) -> bytes:
-    return hashlib.sha256(f"marquee-tonight:{purpose}:{session_id}:{title_id}".encode()).digest()
+SEED_BYTES = 32
 
 
-def deck_order(session_id: int, title_ids: Sequence[int]) -> list[int]:
-    """The deterministic shuffle of a pool, seeded by the session id."""
-    return sorted(title_ids, key=lambda title_id: _key("deck", session_id, title_id))
+def new_seed() -> bytes:
+    """A session's secret seed: drawn once, when it starts."""
+    return secrets.token_bytes(SEED_BYTES)
 
 
-def draw(session_id: int, title_ids: Sequence[int]) -> int:
-    """A deterministic random pick among `title_ids`, seeded by the session id."""
-    return min(title_ids, key=lambda title_id: _key("draw", session_id, title_id))
+def _key(purpose: str, seed: bytes, session_id: int, title_id: int) -> bytes:
+    if len(seed) < 16:
+        raise ValueError("a tonight session's seed is missing")
+    message = f"marquee-tonight:{purpose}:{session_id}:{title_id}".encode()
+    return hmac.new(seed, message, hashlib.sha256).digest()
+
+
+def deck_order(seed: bytes, session_id: int, title_ids: Sequence[int]) -> list[int]:
+    """The deterministic shuffle of a pool, seeded by the session's secret seed."""
+    return sorted(title_ids, key=lambda title_id: _key("deck", seed, session_id, title_id))
+
+
+def draw(seed: bytes, session_id: int, title_ids: Sequence[int]) -> int:
+    """A deterministic random pick among `title_ids`, seeded by the session's secret seed."""
+    return min(title_ids, key=lambda title_id: _key("draw", seed, session_id, title_id))
 
 
 # Reading a wish ------------------------------------------------------------------------
@@ -174,6 +189,7 @@ def start_session(
     if existing is not None:
         raise AlreadyOpen(existing)
     items = _filter_pool(group, watchlist.pool(group, now=now), constraints)
+    seed = new_seed()
     session_id = insert_returning_id(
         TonightSession,
         group_id=group.id,
@@ -188,6 +204,7 @@ def start_session(
         created_at=now,
         ends_at=now + timedelta(minutes=duration_minutes),
         ballots=0,
+        draw_seed=seed,
     )
     if session_id is None:  # another member opened one at the same moment
         existing = open_session(group)
@@ -195,7 +212,7 @@ def start_session(
             raise Conflict("Another session was being started at the same moment. Please try again.")
         raise AlreadyOpen(existing)
     by_title = {item.title_id: item for item in items}
-    for position, title_id in enumerate(deck_order(session_id, list(by_title))[:candidate_count], start=1):
+    for position, title_id in enumerate(deck_order(seed, session_id, list(by_title))[:candidate_count], start=1):
         item = by_title[title_id]
         db.session.add(Candidate(session_id=session_id, position=position, title_id=title_id,
                                  item_id=item.id, suggested_by_id=item.added_by_id))
@@ -357,16 +374,16 @@ def tallies(session_id: int) -> list[Tally]:
     return [Tally(cid, pos, tid, int(y or 0), int(n or 0)) for cid, pos, tid, y, n in rows]
 
 
-def pick_winner(session_id: int, counts: Sequence[Tally], *, shuffle: bool = False) -> tuple[Tally, str]:
+def pick_winner(session_id: int, seed: bytes, counts: Sequence[Tally], *, shuffle: bool = False) -> tuple[Tally, str]:
     """The resolution rules: most YES; ties by fewest NO; still tied, a deterministic
-    draw seeded by the session id; nobody voted (or shuffle): a draw from the deck."""
+    draw seeded by the session's seed; nobody voted (or shuffle): a draw from the deck."""
     if not counts:
         raise ValueError("an empty deck has no winner")
     by_title = {t.title_id: t for t in counts}
     if shuffle:
-        return by_title[draw(session_id, list(by_title))], "shuffle"
+        return by_title[draw(seed, session_id, list(by_title))], "shuffle"
     if all(t.yes == 0 and t.no == 0 for t in counts):
-        return by_title[draw(session_id, list(by_title))], "no_votes"
+        return by_title[draw(seed, session_id, list(by_title))], "no_votes"
     most_yes = max(t.yes for t in counts)
     top = [t for t in counts if t.yes == most_yes]
     if len(top) == 1:
@@ -375,7 +392,7 @@ def pick_winner(session_id: int, counts: Sequence[Tally], *, shuffle: bool = Fal
     top = [t for t in top if t.no == fewest_no]
     if len(top) == 1:
         return top[0], "fewest_no"
-    return by_title[draw(session_id, [t.title_id for t in top])], "tiebreak"
+    return by_title[draw(seed, session_id, [t.title_id for t in top])], "tiebreak"
 
 
 def _complete(session_id: int, now: datetime, *, shuffle: bool) -> bool:
@@ -389,7 +406,8 @@ def _complete(session_id: int, now: datetime, *, shuffle: bool) -> bool:
         return False
     counts = tallies(session_id)
     if counts:
-        winner, how = pick_winner(session_id, counts, shuffle=shuffle)
+        seed = db.session.scalar(select(TonightSession.draw_seed).where(TonightSession.id == session_id))
+        winner, how = pick_winner(session_id, seed, counts, shuffle=shuffle)
         values = {"winner_position": winner.position, "resolution": how}
     else:  # every card's title was deleted from the catalog
         values = {"winner_position": None, "resolution": "no_votes"}

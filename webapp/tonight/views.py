@@ -13,7 +13,8 @@ from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
 from webapp.groups import watchlist
 from webapp.social.profile_sections import profile_section
-from webapp.rendering import apply_error, current_account, render, see_other, vary_on_htmx, wants_fragment
+from webapp.numbers import ID_MAX, id_from, query_int
+from webapp.rendering import apply_error, current_account, page_number, render, see_other, vary_on_htmx, wants_fragment
 from webapp.tonight import bp, services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
 from webapp.tonight.models import TonightSession
@@ -118,7 +119,7 @@ def _context(session: TonightSession, found: groups.Membership) -> dict:
     }
     if session.is_open:
         mine = services.my_votes(session, me)
-        wanted = request.args.get("card", type=int)
+        wanted = query_int("card", low=-ID_MAX, high=ID_MAX)
         current = next((c for c in cards if c.position == wanted), None) if wanted else None
         if current is None:
             current = next((c for c in cards if c.id not in mine), None)
@@ -189,10 +190,11 @@ def _after_vote(session_id: int) -> Response:
 def vote(session_id: int) -> Response:
     found_session, _ = _load(session_id)
     form = VoteForm()
-    if not form.validate_on_submit() or form.vote.data not in ("yes", "no") or not form.candidate.data.isdigit():
+    card = id_from(form.candidate.data) if form.validate_on_submit() else None
+    if card is None or form.vote.data not in ("yes", "no"):
         raise NotFound("That card is not part of this session.")
     try:
-        services.cast_votes(found_session, current_account(), {int(form.candidate.data): form.vote.data == "yes"})
+        services.cast_votes(found_session, current_account(), {card: form.vote.data == "yes"})
     except services.Closed as error:
         db.session.rollback()
         return _closed(session_id, error.message)
@@ -211,10 +213,10 @@ def ballot(session_id: int) -> Response:
     choices: dict[int, bool] = {}
     for key, value in request.form.items():
         if key.startswith("vote-"):
-            card = key[5:]
-            if not card.isdigit() or len(card) > 12 or value not in ("yes", "no"):
+            card = id_from(key[5:])
+            if card is None or value not in ("yes", "no"):
                 raise NotFound("That card is not part of this session.")
-            choices[int(card)] = value == "yes"
+            choices[card] = value == "yes"
     try:
         services.cast_votes(found_session, current_account(), choices)
     except services.Closed as error:
@@ -278,7 +280,7 @@ def history(group_id: int) -> Response:
     found = groups.membership(current_account(), group_id)
     if services.settle(group_id=group_id):
         found = groups.membership(current_account(), group_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number()
     pagination, winners = services.past_sessions(found.group, page=page)
     return render("tonight/history.html", "tonight/_history_list.html", group=found.group,
                   pagination=pagination, winners=winners, labels=KIND_LABELS)

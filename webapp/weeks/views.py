@@ -12,8 +12,9 @@ from webapp.caching import cached_html, person_key
 from webapp.catalog.services import KIND_LABELS as TITLE_KIND_LABELS
 from webapp.db import db
 from webapp.errors import DomainError, Invalid, NotFound
-from webapp.extensions import limiter
+from webapp.extensions import MANUAL_TITLES_MESSAGE, limiter, manual_title_limit, per_user
 from webapp.forms import EmptyForm
+from webapp.numbers import query_int
 from webapp.rendering import (
     apply_error,
     current_account,
@@ -209,6 +210,8 @@ def add_pick(year: str, week: str, kind: str) -> Response:
 
 @bp.route("/weeks/<year>/<week>/<kind>/manual", methods=["POST"])
 @login_required
+@limiter.shared_limit(manual_title_limit, scope="manual-title", key_func=per_user,
+                      error_message=MANUAL_TITLES_MESSAGE)
 def add_manual(year: str, week: str, kind: str) -> Response:
     when = _when(year, week)
     services.check_kind(kind)
@@ -236,12 +239,15 @@ def add_manual(year: str, week: str, kind: str) -> Response:
 # Other people's weeks, lists and stats ---------------------------------------------
 
 def _year_arg(default: int | None) -> int | None:
-    raw = request.args.get("year", "")
-    if not raw:
+    if not request.args.get("year", ""):
         return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4) or not MIN_YEAR <= int(raw) <= MAX_YEAR:
+    try:
+        year = query_int("year", low=MIN_YEAR, high=MAX_YEAR)
+    except NotFound:
+        year = None
+    if year is None:
         raise NotFound(f"Weeks are kept for the years {MIN_YEAR} to {MAX_YEAR}.")
-    return int(raw)
+    return year
 
 
 @bp.route("/u/<username>/weeks")
