@@ -123,6 +123,20 @@ def _dispose_engines() -> Iterator[None]:
                 engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _close_pools_of_new_apps() -> Iterator[None]:
+    """Apps a test builds keep their pooled connections until the run ends otherwise, and
+    a few hundred such apps exceed PostgreSQL's connection limit. A disposed engine
+    simply connects again if its app is used later (module-scoped apps are)."""
+    before = len(_APPS)
+    yield
+    for app in _APPS[before:]:
+        with app.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def smtp_server() -> Iterator[FakeSMTPServer]:
     """A real SMTP server on 127.0.0.1 that every test app sends its mail to."""

@@ -159,7 +159,8 @@ def _store(write: Callable[[], Title]) -> Title:
 def _fetch_tmdb(kind: str, tmdb_id: int) -> Title:
     client = providers().tmdb
     if client is None:
-        raise ProviderError("TMDB", "TMDB is not configured here.")
+        # Not a passing outage: without a key this title cannot be known here at all.
+        raise NotFound("That title comes from TMDB, which is not configured here.")
     detail = client.details(kind, tmdb_id)
     rating = None
     omdb = providers().omdb
@@ -180,7 +181,7 @@ def _fetch_tmdb(kind: str, tmdb_id: int) -> Title:
 def _fetch_album(mbid: str) -> Title:
     bundle = providers()
     if bundle.musicbrainz is None:
-        raise ProviderError("MusicBrainz", "MusicBrainz is switched off here.")
+        raise NotFound("That album comes from MusicBrainz, which is switched off here.")
     album = bundle.musicbrainz.album(mbid)
     cover = None
     if bundle.coverart is not None:
