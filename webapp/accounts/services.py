@@ -90,25 +90,14 @@ def register(
     password: str,
     birth_date: date | None = None,
 ) -> User:
-    email = normalise_email(email)
-    username = normalise_username(username)
-    if problem := username_problem(username):
-        raise Invalid(problem, field="username")
-    if email_taken(email):
-        raise Invalid("That email is already registered.", field="email")
-    if username_taken(username):
-        raise Invalid("That username is taken.", field="username")
-    check_password_strength(password, user_inputs=[email, username, display_name])
-    user = User(
-        email=email,
-        username=username,
-        display_name=display_name.strip(),
-        password_hash=passwords.hash_password(password),
-        birth_date=birth_date,
+    """An account whose email must be new (the console's create-admin, tests): unlike a
+    sign-up through the form, a taken email is an error here."""
+    result = sign_up(
+        email=email, username=username, display_name=display_name, password=password, birth_date=birth_date
     )
-    db.session.add(user)
-    _flush_unique(user)
-    return user
+    if result.user is None:
+        raise Invalid("That email is already registered.", field="email")
+    return result.user
 
 
 @dataclass(frozen=True)
