@@ -48,13 +48,6 @@ def user_by_login(login: str) -> User | None:
     return db.session.scalar(select(User).where(column == login))
 
 
-def email_taken(email: str, *, except_user: User | None = None) -> bool:
-    query = select(User.id).where(User.email == normalise_email(email))
-    if except_user is not None:
-        query = query.where(User.id != except_user.id)
-    return db.session.scalar(query) is not None
-
-
 def username_taken(username: str, *, except_user: User | None = None) -> bool:
     query = select(User.id).where(User.username == normalise_username(username))
     if except_user is not None:
