@@ -8,6 +8,10 @@ CSRF token of whole pages (`same_for_every_visitor` for anonymous visitors,
 `signed_in_page` for one signed-in viewer): it is cut out before storing and each
 visitor's own is put back.
 
+While templates reload (debug, TEMPLATES_AUTO_RELOAD) nothing is read from or stored in
+the cache, so an edited template shows at once. Keys are prefixed with a digest of the
+templates and code (config.CACHE_KEY_PREFIX), so a deploy never serves the last one's HTML.
+
 The cache is an optimisation. When it fails (Redis down or slow), the fragment is
 rendered as if it had missed, and the failure is logged.
 """
@@ -43,7 +47,10 @@ CSRF_HOLE = "<!--csrf-token-->"
 
 
 def cached_html(key: str, render: Callable[[], str]) -> Markup:
-    """The HTML stored under `key`, or `render()`'s, stored for next time."""
+    """The HTML stored under `key`, or `render()`'s, stored for next time (always
+    `render()`'s while templates reload)."""
+    if templates_reload():
+        return Markup(render())
     html = _get(key)
     if html is None:
         html = str(render())
@@ -66,6 +73,11 @@ def _set(key: str, value: str) -> None:
         log.warning("fragment cache unavailable, not storing %s: %s", key, error)
 
 
+def templates_reload() -> bool:
+    """Whether templates are read again when edited (debug): then every cache renders."""
+    return bool(current_app.jinja_env.auto_reload)
+
+
 def _servable_from_cache() -> bool:
     """A plain GET with no query string and no flash messages waiting, while templates
     don't reload (debug) and CSRF is on (some tests turn it off)."""
@@ -73,7 +85,7 @@ def _servable_from_cache() -> bool:
         request.method == "GET"
         and not request.args
         and not session.get("_flashes")
-        and not current_app.jinja_env.auto_reload
+        and not templates_reload()
         and current_app.config.get("WTF_CSRF_ENABLED", True)
     )
 
@@ -129,7 +141,9 @@ def signed_in_page(key: str, render_page: Callable[[], Response]) -> Response:
 
 def viewer_key(me: User) -> str:
     """What base.html shows the signed-in viewer `me`: their account (`person_key`), name,
-    admin link and count of pending friend requests."""
+    admin link, count of pending friend requests and unconfirmed-email notice. Kept by
+    hand: tests/main/test_html_caches.py changes each of the viewer's columns and fails
+    when base.html shows one this key does not name."""
     from webapp import navigation_pending_requests
 
     return person_key("viewer", me, me.username, int(me.is_admin), navigation_pending_requests(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -178,12 +180,6 @@ def _mail_config(env: os._Environ[str], instance_path: Path) -> dict[str, Any]:
 
 
 def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        release = version("marquee")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        release = "dev"
     redis_url = None if testing else (env.get("CACHE_REDIS_URL") or env.get("REDIS_URL") or None)
     return {
         "CACHE_TYPE": "RedisCache" if redis_url else "SimpleCache",
@@ -192,9 +188,28 @@ def _cache_config(env: os._Environ[str], testing: bool) -> dict[str, Any]:
         "CACHE_OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25} if redis_url else None,
         "CACHE_DEFAULT_TIMEOUT": 24 * 3600,
         "CACHE_THRESHOLD": 1000,  # entries per process (in-process store only)
-        # Fragments of one release are never served by another.
-        "CACHE_KEY_PREFIX": f"marquee:{release}:",
+        # HTML made by one set of templates and code is never served by another: a
+        # deploy that changes either starts a new key space, and the old one ages out.
+        "CACHE_KEY_PREFIX": f"marquee:{_build_digest()}:",
     }
+
+
+@functools.cache
+def _build_digest() -> str:
+    """The digest of this checkout's templates and Python code, computed once per process."""
+    return source_digest(PROJECT_ROOT / "templates", "*") + source_digest(PROJECT_ROOT / "webapp", "*.py")
+
+
+def source_digest(folder: Path, pattern: str) -> str:
+    """A short digest of the names and contents of the files under `folder` matching
+    `pattern`, in a fixed order, so that every process of one deploy agrees on it and
+    any edit, addition or removal changes it."""
+    digest = hashlib.blake2b(digest_size=8)
+    for path in sorted(path for path in folder.rglob(pattern) if path.is_file()):
+        content = path.read_bytes()
+        digest.update(f"{path.relative_to(folder).as_posix()}\x00{len(content)}\x00".encode())
+        digest.update(content)
+    return digest.hexdigest()
 
 
 def normalise_database_url(url: str) -> str:
