@@ -240,12 +240,16 @@ def _configure_sqlite(engine: Engine) -> None:
             driver.execute("BEGIN IMMEDIATE")  # this statement begins the transaction
 
 
-def _dialect_insert():  # type: ignore[no-untyped-def]
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def dialect_insert(table: Any, bind: Engine | Connection | None = None):  # type: ignore[no-untyped-def]
+    """INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL).
+
+    `table` is a model or a Core table; the statement is on its table, a plain Core
+    statement, which runs many rows several times faster than the ORM's bulk INSERT.
+    `bind` (an engine or connection) gives the dialect; by default the session's."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = (bind if bind is not None else db.session.get_bind()).dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(getattr(table, "__table__", table))
 
 
 def insert_or_ignore(model: type[Base], **values: object) -> bool:
@@ -260,7 +264,7 @@ def insert_returning_id(model: type[Base], **values: object) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a
     unique constraint (partial unique indexes included) already holds such a row."""
     key = list(model.__table__.primary_key.columns)
-    statement = _dialect_insert()(model).values(**values).on_conflict_do_nothing().returning(*key)
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing().returning(*key)
     # RETURNING, not rowcount: with implicit RETURNING drivers report rowcount -1.
     row = db.session.execute(statement).first()
     return None if row is None else row[0]
@@ -271,7 +275,7 @@ def upsert(model: type[Base], rows: list[dict[str, object]], *, keys: list[str],
     statement: the last writer wins, and no row is ever duplicated or lost."""
     if not rows:
         return
-    statement = _dialect_insert()(model).values(rows)
+    statement = dialect_insert(model).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in update}
     )
