@@ -24,6 +24,8 @@ from sqlalchemy import MetaData, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from webapp.dialect import insert_on
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -240,16 +242,10 @@ def _configure_sqlite(engine: Engine) -> None:
             driver.execute("BEGIN IMMEDIATE")  # this statement begins the transaction
 
 
-def dialect_insert(table: Any, bind: Engine | Connection | None = None):  # type: ignore[no-untyped-def]
-    """INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL).
-
-    `table` is a model or a Core table; the statement is on its table, a plain Core
-    statement, which runs many rows several times faster than the ORM's bulk INSERT.
-    `bind` (an engine or connection) gives the dialect; by default the session's."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    dialect = (bind if bind is not None else db.session.get_bind()).dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(getattr(table, "__table__", table))
+def dialect_insert(table: Any):  # type: ignore[no-untyped-def]
+    """INSERT with the ON CONFLICT clauses of the session's dialect (SQLite or
+    PostgreSQL), on a model's or a Core table (see webapp/dialect.py)."""
+    return insert_on(db.session.get_bind(), table)
 
 
 def insert_or_ignore(model: type[Base], **values: object) -> bool:

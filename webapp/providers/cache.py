@@ -51,7 +51,7 @@ from sqlalchemy import DateTime, Integer, String, Text, and_, column, create_eng
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from webapp.db import dialect_insert
+from webapp.dialect import insert_on
 from webapp.providers.errors import DEFAULT_PROVIDER, ProviderError, ProviderUnavailable, QueueBusy, error_class_for
 from webapp.providers.patience import bounded, is_bounded
 
@@ -214,7 +214,7 @@ class ResponseCache:
         with self.engine.begin() as conn:
             if row is None:
                 statement = (
-                    dialect_insert(provider_cache, self.engine)
+                    insert_on(self.engine, provider_cache)
                     .values(key=key, payload=None, status=FETCHING, lease_until=lease_until)
                     .on_conflict_do_nothing()
                     .returning(c.key)

@@ -39,7 +39,7 @@ from sqlalchemy import DateTime, String, column, select, table, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from webapp.db import dialect_insert
+from webapp.dialect import insert_on
 from webapp.providers.cache import utcnow
 from webapp.providers.errors import ProviderUnavailable, QueueBusy
 from webapp.providers.patience import bounded, is_bounded
@@ -145,7 +145,7 @@ class RateLimiter:
 
     def _create(self, next_at: datetime) -> bool:
         statement = (
-            dialect_insert(rate_slots, self.engine)
+            insert_on(self.engine, rate_slots)
             .values(name=self.name, next_at=next_at)
             .on_conflict_do_nothing()
             .returning(rate_slots.c.name)
