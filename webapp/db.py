@@ -24,6 +24,8 @@ from sqlalchemy import MetaData, event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from webapp.dialect import insert_on
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -240,12 +242,10 @@ def _configure_sqlite(engine: Engine) -> None:
             driver.execute("BEGIN IMMEDIATE")  # this statement begins the transaction
 
 
-def _dialect_insert():  # type: ignore[no-untyped-def]
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+def dialect_insert(table: Any):  # type: ignore[no-untyped-def]
+    """INSERT with the ON CONFLICT clauses of the session's dialect (SQLite or
+    PostgreSQL), on a model's or a Core table (see webapp/dialect.py)."""
+    return insert_on(db.session.get_bind(), table)
 
 
 def insert_or_ignore(model: type[Base], **values: object) -> bool:
@@ -260,7 +260,7 @@ def insert_returning_id(model: type[Base], **values: object) -> int | None:
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when a
     unique constraint (partial unique indexes included) already holds such a row."""
     key = list(model.__table__.primary_key.columns)
-    statement = _dialect_insert()(model).values(**values).on_conflict_do_nothing().returning(*key)
+    statement = dialect_insert(model).values(**values).on_conflict_do_nothing().returning(*key)
     # RETURNING, not rowcount: with implicit RETURNING drivers report rowcount -1.
     row = db.session.execute(statement).first()
     return None if row is None else row[0]
@@ -271,7 +271,7 @@ def upsert(model: type[Base], rows: list[dict[str, object]], *, keys: list[str],
     statement: the last writer wins, and no row is ever duplicated or lost."""
     if not rows:
         return
-    statement = _dialect_insert()(model).values(rows)
+    statement = dialect_insert(model).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={name: statement.excluded[name] for name in update}
     )

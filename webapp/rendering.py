@@ -65,11 +65,18 @@ def render(page: str, fragment: str | None = None, *, status: int = 200, **conte
 
     A fragment carries any pending flash messages as an out-of-band partial."""
     if fragment and wants_fragment():
-        body = render_template(fragment, **context)
-        if session.get("_flashes"):
-            body += render_template("_flashes_partial.html")
-    else:
-        body = render_template(page, **context)
+        flashes = ("_flashes_partial.html",) if session.get("_flashes") else ()
+        return render_fragment(fragment, *flashes, status=status, **context)
+    return vary_on_htmx(make_response(render_template(page, **context), status))
+
+
+def render_fragment(*templates: str, status: int = 200, **context: Any) -> Response:
+    """The answer to an htmx partial request: `templates` rendered in turn with the same
+    context (the first is swapped in; the others are out-of-band partials, such as
+    "_flashes_partial.html", which also clears old messages when there are none), with
+    Vary on the htmx headers. Views that switch on wants_fragment() answer with this or
+    render(), so that every such response varies the same way."""
+    body = "".join(render_template(template, **context) for template in templates)
     return vary_on_htmx(make_response(body, status))
 
 

@@ -1,13 +1,17 @@
-"""Templates' remembered url_for builds exactly what Flask's url_for builds, and the
-fragment cache's settings follow the environment."""
+"""Templates' remembered url_for builds exactly what Flask's url_for builds, htmx
+fragments are answered one way, and the fragment cache's settings follow the
+environment."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import render_template_string, url_for
+import pytest
+
+from flask import flash, render_template_string, url_for
 
 from webapp.config import load_config
+from webapp.rendering import render, render_fragment
 
 TEMPLATE = "{{ url_for(endpoint, **values) }}"
 
@@ -47,6 +51,38 @@ class TestTemplateUrls:
             with app.test_request_context("/", base_url=host):
                 rendered, expected = both("social.join", code="ABCD-EFGH", _external=True)
                 assert rendered == expected and rendered.startswith(host)
+
+
+HTMX_PARTIAL = {"HX-Request": "true", "HX-Request-Type": "partial"}
+VIEWS = sorted((Path(__file__).parents[2] / "webapp").glob("*/views.py"))
+
+
+class TestFragments:
+    def test_templates_in_turn_with_one_context_and_the_htmx_vary(self, app):
+        with app.test_request_context("/", headers=HTMX_PARTIAL):
+            flash("Saved.", "success")
+            response = render_fragment("_flashes_partial.html", "_flashes_partial.html", status=422, unused=1)
+            html = response.get_data(as_text=True)
+        assert response.status_code == 422 and response.mimetype == "text/html"
+        assert html.count("<hx-partial") == 2 and "Saved." in html
+        assert response.headers["Vary"] == "HX-Request, HX-Request-Type"
+
+    def test_render_gives_the_fragment_with_pending_flashes_and_the_same_vary(self, app):
+        with app.test_request_context("/", headers=HTMX_PARTIAL):
+            quiet = render("errors/page.html", "_flashes_partial.html")
+            flash("Saved.", "success")
+            flashed = render("errors/page.html", "_flashes_partial.html")
+        assert quiet.get_data(as_text=True).count("<hx-partial") == 1
+        assert flashed.get_data(as_text=True).count("<hx-partial") == 2
+        assert quiet.headers["Vary"] == flashed.headers["Vary"] == "HX-Request, HX-Request-Type"
+
+    @pytest.mark.parametrize("views", VIEWS, ids=lambda path: path.parent.name)
+    def test_views_build_no_htmx_response_by_hand(self, views: Path):
+        """render(), render_fragment() and see_other() set the Vary header; a view that
+        built its own fragment response could forget it or set another."""
+        source = views.read_text()
+        for built_by_hand in ("vary_on_htmx(", ".vary", 'render_template("_flashes_partial.html")', "HX-Request"):
+            assert built_by_hand not in source, (views.parent.name, built_by_hand)
 
 
 class TestCacheSettings:

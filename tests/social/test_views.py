@@ -97,6 +97,8 @@ class TestRequestsOverHttp:
         assert html.lstrip().startswith(f'<div class="relation" id="relation-{bob.id}"')
         assert "Cancel request" in html and "Friend request sent to Bob." in html
         assert 'hx-target="#nav-requests"' in html
+        # Like every response that switches on htmx's headers (webapp/rendering.py).
+        assert {"HX-Request", "HX-Request-Type"} <= set(response.vary)
 
     def test_accept_updates_nav_count_out_of_band(self, client, ann, bob):
         services.send_request(ann, bob)

@@ -18,10 +18,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
-from webapp.catalog.importers import dialect_insert
 from webapp.catalog.models import KINDS, Credit, Genre, Person, Title, title_genres
 from webapp.catalog.services import slugify, sort_key
-from webapp.db import db, utcnow, write_transaction
+from webapp.db import db, dialect_insert, utcnow, write_transaction
 
 DEMO_PATH = Path(__file__).with_name("demo_catalog.json")
 MBID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -26,13 +26,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import and_, any_, bindparam, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from webapp.accounts.models import User
 from webapp.catalog.models import Genre, Rating, Title, title_genres
 from webapp.catalog.services import slugify, sort_key
-from webapp.db import db, write_transaction
+from webapp.db import db, dialect_insert, write_transaction
 
 BATCH_SIZE = 2000
 Progress = Callable[[int], None]
@@ -265,16 +264,6 @@ def _execute(statement: Any, rows: list[dict[str, Any]] | None = None) -> Any:
     """Run a Core statement on the session's connection (and transaction), without the
     ORM's per-row work."""
     return db.session.connection().execute(statement, rows)
-
-
-def dialect_insert(model: Any):  # type: ignore[no-untyped-def]
-    """INSERT with the dialect's ON CONFLICT clauses (SQLite and PostgreSQL).
-
-    Given a model, the statement is on its table: a plain Core statement, which runs
-    many rows several times faster than the ORM's bulk INSERT."""
-    table = getattr(model, "__table__", model)
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 class _Genres:
@@ -646,12 +635,12 @@ def _write_ratings(rows: list[dict[str, Any]], *, update_changed: bool) -> int:
             .table_valued(*_RATING_COLUMNS)
             .render_derived()
         )
-        statement = postgresql.insert(_ratings).from_select(
+        statement = dialect_insert(_ratings).from_select(
             _RATING_COLUMNS, select(*(source.c[name] for name in _RATING_COLUMNS))
         )
         params: Any = {name: [row[name] for row in rows] for name in _RATING_COLUMNS}
     else:
-        statement = sqlite.insert(_ratings)
+        statement = dialect_insert(_ratings)
         params = rows
     if update_changed:
         excluded = statement.excluded

@@ -4,7 +4,7 @@ import hashlib
 from collections.abc import Callable
 from uuid import UUID
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from webapp.db import db
 from webapp.errors import render_error
 from webapp.extensions import limit_reads
 from webapp.providers.errors import ProviderError
-from webapp.rendering import current_account, page_number, render, vary_on_htmx, wants_fragment
+from webapp.rendering import current_account, page_number, render, render_fragment, wants_fragment
 
 
 def _viewer() -> User | None:
@@ -125,9 +125,8 @@ def search_albums() -> Response:
     query = (form.q.data or "").strip() if form.validate() else ""
     kind = form.type.data or "all"
     albums = sync.search_albums(query, page=page_number()) if query and kind in ("all", "album") else None
-    body = render_template("catalog/_album_results.html", query=query, kind=kind, albums=albums,
+    return render_fragment("catalog/_album_results.html", query=query, kind=kind, albums=albums,
                            labels=services.KIND_LABELS, attempt=_attempt() + 1)
-    return vary_on_htmx(make_response(body, 200))
 
 
 def _attempt() -> int:

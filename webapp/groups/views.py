@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -46,9 +46,9 @@ from webapp.rendering import (
     current_account,
     page_number,
     render,
+    render_fragment,
     safe_next,
     see_other,
-    vary_on_htmx,
     wants_fragment,
 )
 
@@ -481,13 +481,11 @@ def _item_done(group_id: int, item: WatchlistItem | None, message: str, category
     flash(message, category)
     if wants_fragment():
         group = services.membership(current_account(), group_id).group
-        body = ""
-        if item is not None:
-            item = watchlist.get_item(group, item.id)
-            body = render_template("groups/_item_row.html", item=item, group=group, labels=KIND_LABELS,
-                                   now=utcnow(), next_url=request.form.get("next"))
-        body += render_template("_flashes_partial.html")
-        return vary_on_htmx(Response(body, 200))
+        if item is None:
+            return render_fragment("_flashes_partial.html")
+        return render_fragment("groups/_item_row.html", "_flashes_partial.html",
+                               item=watchlist.get_item(group, item.id), group=group, labels=KIND_LABELS,
+                               now=utcnow(), next_url=request.form.get("next"))
     return see_other(_next_or(url_for("groups.watchlist_page", group_id=group_id)))
 
 

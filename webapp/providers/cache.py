@@ -51,6 +51,7 @@ from sqlalchemy import DateTime, Integer, String, Text, and_, column, create_eng
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from webapp.dialect import insert_on
 from webapp.providers.errors import DEFAULT_PROVIDER, ProviderError, ProviderUnavailable, QueueBusy, error_class_for
 from webapp.providers.patience import bounded, is_bounded
 
@@ -212,9 +213,8 @@ class ResponseCache:
         lease_until = now + self.lease
         with self.engine.begin() as conn:
             if row is None:
-                insert = _insert_for(self.engine)
                 statement = (
-                    insert(provider_cache)
+                    insert_on(self.engine, provider_cache)
                     .values(key=key, payload=None, status=FETCHING, lease_until=lease_until)
                     .on_conflict_do_nothing()
                     .returning(c.key)
@@ -277,12 +277,3 @@ class ResponseCache:
 
 def _after(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and moment > now
-
-
-def _insert_for(engine: Engine):  # type: ignore[no-untyped-def]
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-

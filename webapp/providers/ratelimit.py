@@ -39,6 +39,7 @@ from sqlalchemy import DateTime, String, column, select, table, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from webapp.dialect import insert_on
 from webapp.providers.cache import utcnow
 from webapp.providers.errors import ProviderUnavailable, QueueBusy
 from webapp.providers.patience import bounded, is_bounded
@@ -143,12 +144,8 @@ class RateLimiter:
         raise ProviderUnavailable(self.provider, detail="rate-limit slot contention")
 
     def _create(self, next_at: datetime) -> bool:
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         statement = (
-            insert(rate_slots)
+            insert_on(self.engine, rate_slots)
             .values(name=self.name, next_at=next_at)
             .on_conflict_do_nothing()
             .returning(rate_slots.c.name)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, render_template, request, url_for
+from flask import current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -17,6 +17,7 @@ from webapp.rendering import (
     current_account,
     page_number,
     render,
+    render_fragment,
     safe_next,
     see_other,
     wants_fragment,
@@ -42,12 +43,9 @@ def _relation_widget(other: User, note: str | None = None) -> Response:
     if wants_fragment():
         me = current_account()
         relation, request_id = services.relations(me, [other])[other.id]
-        body = render_template(
-            "social/_relation_action.html", other=other, relation=relation, request_id=request_id, note=note
-        ) + render_template("social/_nav_requests_partial.html", pending=services.pending_count(me))
-        response = Response(body, 200)
-        response.vary.add("HX-Request")
-        return response
+        return render_fragment("social/_relation_action.html", "social/_nav_requests_partial.html", other=other,
+                               relation=relation, request_id=request_id, note=note,
+                               pending=services.pending_count(me))
     if note:
         flash(note, "success")
     return see_other(safe_next(request.form.get("next"), "social.friends"))

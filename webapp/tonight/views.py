@@ -14,7 +14,15 @@ from webapp.groups import services as groups
 from webapp.groups import watchlist
 from webapp.social.profile_sections import profile_section
 from webapp.numbers import ID_MAX, id_from, query_int
-from webapp.rendering import apply_error, current_account, page_number, render, see_other, vary_on_htmx, wants_fragment
+from webapp.rendering import (
+    apply_error,
+    current_account,
+    page_number,
+    render,
+    render_fragment,
+    see_other,
+    wants_fragment,
+)
 from webapp.tonight import bp, services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
 from webapp.tonight.models import TonightSession
@@ -151,7 +159,7 @@ def status(session_id: int) -> Response:
     found_session, found = _load(session_id)
     if not found_session.is_open or not wants_fragment():
         return see_other(url_for("tonight.session", session_id=session_id))
-    return vary_on_htmx(Response(render_template("tonight/_progress.html", **_context(found_session, found))))
+    return render_fragment("tonight/_progress.html", **_context(found_session, found))
 
 
 def _closed(session_id: int, message: str) -> Response:
@@ -172,10 +180,8 @@ def _voting_fragment(session_id: int, status: int = 200) -> Response:
     context = _context(found_session, found)
     if request.form.get("view") == "list":
         context["view"] = "list"
-    body = render_template("tonight/_voting.html", **context)
-    body += render_template("tonight/_progress_oob.html", **context)
-    body += render_template("_flashes_partial.html")
-    return vary_on_htmx(Response(body, status))
+    return render_fragment("tonight/_voting.html", "tonight/_progress_oob.html", "_flashes_partial.html",
+                           status=status, **context)
 
 
 def _after_vote(session_id: int) -> Response:

@@ -20,8 +20,8 @@ from webapp.rendering import (
     current_account,
     page_number,
     render,
+    render_fragment,
     see_other,
-    vary_on_htmx,
     wants_fragment,
 )
 from webapp.social.profile_sections import profile_section
@@ -129,14 +129,12 @@ def save_notes(year: str, week: str) -> Response:
             flash("Notes saved.", "success")
             if wants_fragment():
                 view = services.load_week(current_account().id, when)
-                body = render_template("weeks/_notes.html", **_context(when, view, notes_form=form, saved=True))
-                body += render_template("_flashes_partial.html")
-                return vary_on_htmx(make_response(body, 200))
+                return render_fragment("weeks/_notes.html", "_flashes_partial.html",
+                                       **_context(when, view, notes_form=form, saved=True))
             return see_other(url_for("weeks.week", year=when.year, week=when.week))
     if wants_fragment():
         view = services.load_week(current_account().id, when)
-        body = render_template("weeks/_notes.html", **_context(when, view, notes_form=form))
-        return vary_on_htmx(make_response(body, 422))
+        return render_fragment("weeks/_notes.html", status=422, **_context(when, view, notes_form=form))
     return _week_page(when, form, status=422)
 
 
@@ -230,9 +228,8 @@ def add_manual(year: str, week: str, kind: str) -> Response:
             return _picked(when, kind, outcome)
     position = form.position.data if not form.position.errors else None
     if wants_fragment():
-        body = render_template("weeks/_manual_form.html", **_context(when, None, kind=kind, position=position,  # type: ignore[arg-type]
-                                                                     manual_form=form))
-        return vary_on_htmx(make_response(body, 422))
+        return render_fragment("weeks/_manual_form.html", status=422,
+                               **_context(when, None, kind=kind, position=position, manual_form=form))  # type: ignore[arg-type]
     return _choose_page(when, kind, query="", position=position, manual_form=form, status=422)
 
 
