@@ -95,6 +95,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "RATELIMIT_REGISTER": env.get("RATELIMIT_REGISTER") or "5 per minute;30 per hour",
         # Per client address and User-Agent; an album search that waits counts twice.
         "RATELIMIT_SEARCH": env.get("RATELIMIT_SEARCH") or "40 per minute;400 per hour",
+        # Seconds a search waits for MusicBrainz's site-wide queue before it shows the rest.
+        "SEARCH_QUEUE_WAIT": float(env.get("SEARCH_QUEUE_WAIT") or 1.0),
         # Reverse proxies in front of the app whose X-Forwarded-* headers are believed
         # (werkzeug's ProxyFix); 0 believes none, so a client cannot choose its address.
         "TRUSTED_PROXY_HOPS": _hops(env.get("TRUSTED_PROXY_HOPS")),

@@ -27,6 +27,9 @@ def musicbrainz(live_server: LiveServer) -> Iterator[LiveServer]:
     with FakeProviders() as fake:
         settings = fake.settings(MUSICBRAINZ_INTERVAL="1", PROVIDER_TIMEOUT="2")
         settings.pop("TMDB_TOKEN")  # albums only
+        # A search waits this long for the queue: the busy queue (two minutes away) still
+        # outlasts it, and a freed one is reached well within it on a loaded machine.
+        settings["SEARCH_QUEUE_WAIT"] = 3.0
         before = {key: app.config.get(key) for key in settings}
         app.config.update(settings)
         old = app.extensions.pop("marquee_providers", None)

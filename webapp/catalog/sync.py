@@ -339,7 +339,7 @@ def _local_hit(title: Title) -> Hit:
 
 def queue_patience() -> float:
     """Seconds a search waits for MusicBrainz's shared queue (SEARCH_QUEUE_WAIT, default 1)."""
-    return float(current_app.config.get("SEARCH_QUEUE_WAIT", 1.0))
+    return float(current_app.config["SEARCH_QUEUE_WAIT"])
 
 
 def search(
