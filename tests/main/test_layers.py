@@ -1,0 +1,55 @@
+"""Features don't load each other's web layer: importing a feature's models (as
+weeks/transfer.py imports tonight's) runs no views, and create_app registers every
+blueprint, profile section and signal receiver explicitly."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import webapp
+
+FEATURES = sorted(path.parent.name for path in Path(webapp.__file__).parent.glob("*/models.py"))
+
+LOADED_VIEWS = """
+import sys
+import {module}
+print(" ".join(sorted(name for name in sys.modules
+                      if name.startswith("webapp.") and name.rsplit(".", 1)[-1] in ("views", "oauth"))))
+"""
+
+
+def loaded_web_modules(module: str) -> list[str]:
+    # A fresh interpreter: this one has long since imported every view.
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_VIEWS.format(module=module)],
+        capture_output=True, text=True, check=True, timeout=120,
+        cwd=Path(webapp.__file__).parent.parent,
+    )
+    return done.stdout.split()
+
+
+def test_every_feature_with_models_is_checked():
+    assert {"accounts", "catalog", "groups", "social", "tonight", "weeks"} <= set(FEATURES)
+
+
+@pytest.mark.parametrize("feature", FEATURES)
+def test_importing_a_features_models_loads_no_views(feature):
+    assert loaded_web_modules(f"webapp.{feature}.models") == []
+
+
+@pytest.mark.parametrize("feature", ["accounts", "admin", "catalog", "groups", "main", "social", "tonight", "weeks"])
+def test_importing_a_feature_package_loads_no_views(feature):
+    assert loaded_web_modules(f"webapp.{feature}") == []
+
+
+def test_profile_sections_have_a_deliberate_order(app):
+    from webapp.social.profile_sections import SECTIONS
+
+    features = [name for _, name, _ in SECTIONS if name in ("viewings", "weeks")]
+    assert features == ["viewings", "weeks"]
+    orders = [order for order, _, _ in SECTIONS]
+    assert len(orders) == len(set(orders))
