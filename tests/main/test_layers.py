@@ -41,6 +41,13 @@ def test_importing_a_features_models_loads_no_views(feature):
     assert loaded_web_modules(f"webapp.{feature}.models") == []
 
 
+@pytest.mark.parametrize("module", sorted(
+    f"webapp.{path.parent.name}.services" for path in Path(webapp.__file__).parent.glob("*/services.py")
+) + ["webapp.weeks.transfer"])
+def test_importing_a_features_services_loads_no_views(module):
+    assert loaded_web_modules(module) == []
+
+
 @pytest.mark.parametrize("feature", ["accounts", "admin", "catalog", "groups", "main", "social", "tonight", "weeks"])
 def test_importing_a_feature_package_loads_no_views(feature):
     assert loaded_web_modules(f"webapp.{feature}") == []
@@ -53,3 +60,10 @@ def test_profile_sections_have_a_deliberate_order(app):
     assert features == ["viewings", "weeks"]
     orders = [order for order, _, _ in SECTIONS]
     assert len(orders) == len(set(orders))
+
+
+@pytest.mark.parametrize("module", ["webapp.errors", "webapp.rendering", "webapp.numbers", "webapp.mail"])
+def test_error_and_rendering_modules_import_first_without_a_cycle(module):
+    # webapp.errors renders its pages with webapp.rendering, which needs DomainError
+    # only for annotations: any of them may be the first one imported.
+    assert loaded_web_modules(module) == []
