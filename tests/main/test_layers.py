@@ -14,22 +14,26 @@ import webapp
 
 FEATURES = sorted(path.parent.name for path in Path(webapp.__file__).parent.glob("*/models.py"))
 
-LOADED_VIEWS = """
+LOADED = """
 import sys
 import {module}
-print(" ".join(sorted(name for name in sys.modules
-                      if name.startswith("webapp.") and name.rsplit(".", 1)[-1] in ("views", "oauth"))))
+print(" ".join(sorted(name for name in sys.modules if name.startswith("webapp."))))
 """
 
 
-def loaded_web_modules(module: str) -> list[str]:
-    # A fresh interpreter: this one has long since imported every view.
+def loaded_modules(module: str) -> list[str]:
+    """The webapp modules that importing `module` loads, in a fresh interpreter (this one
+    has long since imported every view)."""
     done = subprocess.run(
-        [sys.executable, "-c", LOADED_VIEWS.format(module=module)],
+        [sys.executable, "-c", LOADED.format(module=module)],
         capture_output=True, text=True, check=True, timeout=120,
         cwd=Path(webapp.__file__).parent.parent,
     )
     return done.stdout.split()
+
+
+def loaded_web_modules(module: str) -> list[str]:
+    return [name for name in loaded_modules(module) if name.rsplit(".", 1)[-1] in ("views", "oauth")]
 
 
 def test_every_feature_with_models_is_checked():
@@ -67,3 +71,25 @@ def test_error_and_rendering_modules_import_first_without_a_cycle(module):
     # webapp.errors renders its pages with webapp.rendering, which needs DomainError
     # only for annotations: any of them may be the first one imported.
     assert loaded_web_modules(module) == []
+
+
+@pytest.mark.parametrize("module", ["webapp.providers", "webapp.providers.llm"])
+def test_providers_import_no_feature(module):
+    # The clients return their own types (e.g. llm.WishReading), which features convert.
+    features = {f"webapp.{name}" for name in ("accounts", "admin", "catalog", "groups", "main", "social", "tonight", "weeks")}
+    assert [name for name in loaded_modules(module) if name.rsplit(".", 1)[0] in features or name in features] == []
+
+
+def test_providers_name_no_feature_anywhere_in_their_imports():
+    # Also the imports inside functions, which importing the module does not run.
+    import ast
+
+    features = ("accounts", "admin", "catalog", "groups", "main", "social", "tonight", "weeks")
+    found = []
+    for path in sorted((Path(webapp.__file__).parent / "providers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else [])
+            found += [f"{path.name}: {name}" for name in names
+                      if name.split(".")[:2] in [["webapp", feature] for feature in features]]
+    assert found == []
