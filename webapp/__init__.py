@@ -87,27 +87,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         set_write_intent(False)
         set_read_request(False)
 
-    from webapp import accounts, admin, catalog, groups, main, social, tonight, weeks
-    from webapp.providers import models as _provider_models  # noqa: F401  (tables for migrations)
-
-    app.register_blueprint(main.bp)
-    app.register_blueprint(accounts.bp)
-    app.register_blueprint(social.bp)
-    app.register_blueprint(catalog.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(groups.bp)
-    app.register_blueprint(tonight.bp)
-    app.register_blueprint(weeks.bp)
-
-    from webapp.accounts.cli import users_cli
-    from webapp.catalog.cli import catalog_cli, import_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(catalog_cli)
-    app.cli.add_command(import_cli)
-    app.cli.add_command(jobs_cli)
-
-    accounts.oauth.init_providers(app)
+    _register_features(app)
 
     @app.context_processor
     def _template_helpers() -> dict[str, Any]:
@@ -118,6 +98,41 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         }
 
     return app
+
+
+def _register_features(app: Flask) -> None:
+    """Each feature's blueprint, CLI commands, profile sections and signal receivers,
+    added here explicitly: importing a feature's models or services never loads its
+    web layer (tests/main/test_layers.py)."""
+    from webapp.accounts import oauth as accounts_oauth, views as accounts
+    from webapp.accounts.cli import users_cli
+    from webapp.accounts.signals import account_deleting
+    from webapp.admin import views as admin
+    from webapp.catalog import views as catalog
+    from webapp.catalog.cli import catalog_cli, import_cli
+    from webapp.groups import services as group_services, views as groups
+    from webapp.main import views as main
+    from webapp.providers import models as _provider_models  # noqa: F401  (tables for migrations)
+    from webapp.social import views as social
+    from webapp.social.profile_sections import add_profile_section
+    from webapp.tonight import views as tonight
+    from webapp.weeks import views as weeks
+
+    for feature in (main, accounts, social, catalog, admin, groups, tonight, weeks):
+        app.register_blueprint(feature.bp)
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(catalog_cli)
+    app.cli.add_command(import_cli)
+    app.cli.add_command(jobs_cli)
+
+    accounts_oauth.init_providers(app)
+
+    # The profile's sections, top to bottom.
+    add_profile_section(30, "viewings", tonight.profile_viewings)
+    add_profile_section(40, "weeks", weeks.profile_weeks)
+
+    account_deleting.connect(group_services.hand_over_groups)
 
 
 def _trust_proxies(app: Flask) -> None:

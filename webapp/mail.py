@@ -19,7 +19,7 @@ from flask_mailman import EmailMessage, Mail
 from flask_mailman.backends.base import BaseEmailBackend
 
 from webapp.db import db
-from webapp.errors_base import DomainError
+from webapp.errors import DomainError
 
 log = logging.getLogger(__name__)
 mail = Mail()

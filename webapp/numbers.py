@@ -16,7 +16,7 @@ from typing import Any
 from flask import request
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from webapp.errors_base import NotFound
+from webapp.errors import NotFound
 
 ID_MAX = 2**31 - 1  # PostgreSQL INTEGER
 PAGE_MAX = 100_000  # far past any list's last page, and its OFFSET fits every database

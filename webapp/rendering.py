@@ -19,10 +19,9 @@ from flask import (
 )
 from flask_wtf import FlaskForm
 
-from webapp.errors_base import DomainError
-
 if TYPE_CHECKING:
     from webapp.accounts.models import User
+    from webapp.errors import DomainError  # webapp.errors renders its pages with this module
 
 
 def current_account() -> User:

@@ -23,9 +23,9 @@ from webapp.providers.llm import (
     LLM_RETRY,
     Candidate,
     LlmClient,
+    WishReading,
     build_llm,
 )
-from webapp.tonight.parsing import Wish
 
 GENRES = ["Comedy", "Drama", "Horror", "Science Fiction"]
 MODEL = "gpt-test-mini"
@@ -124,25 +124,25 @@ def test_build_from_settings():
 
 def test_good_answer(llm):
     wish = llm.parse_wish("a comedy film under two hours, something new", GENRES)
-    assert wish == Wish(format="movie", max_runtime=120, genres=("Comedy",), exclude_watched=True)
+    assert wish == WishReading(format="movie", max_runtime=120, genres=("Comedy",), exclude_watched=True)
 
 
 @pytest.mark.parametrize(
     ("answer", "wish"),
     [
-        ({"format": "any", "max_runtime": None, "genres": [], "exclude_watched": False}, Wish()),
+        ({"format": "any", "max_runtime": None, "genres": [], "exclude_watched": False}, WishReading()),
         ({"format": "TV", "max_runtime": 95.0, "genres": ["comedy", "horror"], "exclude_watched": None},
-         Wish(format="tv", max_runtime=95, genres=("Comedy", "Horror"))),
-        ({"format": "opera", "max_runtime": 0, "genres": None, "exclude_watched": False}, Wish()),
-        ({"format": None, "max_runtime": 5000, "genres": [], "exclude_watched": False}, Wish()),
-        ({"format": "movie", "max_runtime": -90, "genres": [], "exclude_watched": False}, Wish(format="movie")),
+         WishReading(format="tv", max_runtime=95, genres=("Comedy", "Horror"))),
+        ({"format": "opera", "max_runtime": 0, "genres": None, "exclude_watched": False}, WishReading()),
+        ({"format": None, "max_runtime": 5000, "genres": [], "exclude_watched": False}, WishReading()),
+        ({"format": "movie", "max_runtime": -90, "genres": [], "exclude_watched": False}, WishReading(format="movie")),
         # Unknown genres, other spellings and non-strings are dropped; each genre once.
         ({"format": "any", "max_runtime": 100, "genres": ["Sci-Fi", "Westerns", 7, None, "DRAMA", "drama"],
           "exclude_watched": True},
-         Wish(max_runtime=100, genres=("Drama",), exclude_watched=True)),
+         WishReading(max_runtime=100, genres=("Drama",), exclude_watched=True)),
         # Extra keys are ignored.
         ({"format": "movie", "max_runtime": None, "genres": [], "exclude_watched": False, "why": "fun"},
-         Wish(format="movie")),
+         WishReading(format="movie")),
     ],
 )
 def test_answers_are_checked_strictly(llm, openai, answer, wish):

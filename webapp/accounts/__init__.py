@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Accounts: sign-up, login sessions, passwords, email confirmation and OAuth sign-in."""
 
-bp = Blueprint("accounts", __name__)
-
-from webapp.accounts import cli, oauth, views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

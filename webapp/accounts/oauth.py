@@ -28,7 +28,7 @@ from flask import Flask, abort, current_app, flash, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp.accounts import bp, services
+from webapp.accounts import services
 from webapp.db import db
 from webapp.errors import DomainError
 from webapp.extensions import oauth
@@ -143,7 +143,6 @@ def _back() -> str:
     return url_for("accounts.settings") if current_user.is_authenticated else url_for("accounts.login")
 
 
-@bp.route("/auth/<provider>/login")
 def oauth_login(provider: str) -> Response:
     """Send the browser to the provider (GET: it only starts a flow, it writes nothing)."""
     info = _provider(provider)
@@ -205,7 +204,6 @@ def _facebook_identity(client: Any, info: Provider, token: dict[str, Any]) -> Id
     return Identity(claims.get("id"), claims.get("email"), False, claims.get("name"))
 
 
-@bp.route("/auth/<provider>/callback")
 def oauth_callback(provider: str) -> Response:
     info = _provider(provider)
     client = _client(info)

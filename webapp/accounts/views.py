@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, flash, g, request, session, url_for
+from flask import Blueprint, current_app, flash, g, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.accounts import bp, passwords, services, tokens
+from webapp.accounts import oauth, passwords, services, tokens
 from webapp.accounts.forms import (
     DeleteAccountForm,
     ForgotPasswordForm,
@@ -23,6 +23,11 @@ from webapp.extensions import limiter
 from webapp.forms import EmptyForm
 from webapp.mail import send_later
 from webapp.rendering import apply_error, render, safe_next, see_other
+
+bp = Blueprint("accounts", __name__)
+# Sign-in with OAuth: the protocol lives in oauth.py, its two pages are routed here.
+bp.add_url_rule("/auth/<provider>/login", view_func=oauth.oauth_login)
+bp.add_url_rule("/auth/<provider>/callback", view_func=oauth.oauth_callback)
 
 
 def _login_limit() -> str:

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from flask import flash, url_for
+from flask import Blueprint, flash, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp.admin import bp
 from webapp.catalog import services
 from webapp.catalog.forms import GenreForm, TitleForm
 from webapp.forms import EmptyForm
@@ -12,6 +12,13 @@ from webapp.db import db
 from webapp.errors import DomainError, NotFound
 from webapp.rendering import apply_error, current_account, page_number, render, see_other
 
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+def _admins_only() -> None:
+    if not (current_user.is_authenticated and current_user.is_admin):
+        raise NotFound()
 
 
 # Genres ----------------------------------------------------------------------------

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""The catalog of films and albums: search, browse, title pages, external providers."""
 
-bp = Blueprint("catalog", __name__)
-
-from webapp.catalog import views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

@@ -4,12 +4,12 @@ import hashlib
 from collections.abc import Callable
 from uuid import UUID
 
-from flask import current_app, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.accounts.models import User
-from webapp.catalog import bp, services, sync
+from webapp.catalog import services, sync
 from webapp.catalog.forms import BrowseForm, SearchForm
 from webapp.catalog.models import Title
 from webapp.db import db
@@ -17,6 +17,8 @@ from webapp.errors import render_error
 from webapp.extensions import limit_reads
 from webapp.providers.errors import ProviderError
 from webapp.rendering import current_account, page_number, render, render_fragment, wants_fragment
+
+bp = Blueprint("catalog", __name__)
 
 
 def _viewer() -> User | None:

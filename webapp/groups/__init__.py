@@ -1,7 +1,3 @@
 """Groups of friends and their shared watchlist."""
 
-from flask import Blueprint
-
-bp = Blueprint("groups", __name__)
-
-from webapp.groups import views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

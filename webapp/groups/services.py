@@ -221,9 +221,9 @@ def delete_group(found: Membership) -> None:
     db.session.execute(delete(Group).where(Group.id == found.group.id))
 
 
-@account_deleting.connect
-def _hand_over_groups(user: User, **_: object) -> None:
-    """An account is going: its groups pass to their longest-standing members."""
+def hand_over_groups(user: User, **_: object) -> None:
+    """An account is going: its groups pass to their longest-standing members
+    (create_app connects this to account_deleting)."""
     for group in db.session.scalars(select(Group).where(Group.owner_id == user.id)).all():
         _hand_over(group, user.id)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -22,7 +22,7 @@ from webapp.extensions import (
     per_user,
     redeem_limit,
 )
-from webapp.groups import bp, services, watchlist
+from webapp.groups import services, watchlist
 from webapp.numbers import id_from
 from webapp.groups.forms import (
     AddItemForm,
@@ -52,7 +52,7 @@ from webapp.rendering import (
     wants_fragment,
 )
 
-
+bp = Blueprint("groups", __name__)
 
 
 # Groups ----------------------------------------------------------------------------

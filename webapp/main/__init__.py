@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""The home page and the health check."""
 
-bp = Blueprint("main", __name__)
-
-from webapp.main import views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from webapp.db import db
-from webapp.main import bp
 from webapp.rendering import render
+
+bp = Blueprint("main", __name__)
 
 
 @bp.route("/")

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Friends, friend requests, invite links and profiles."""
 
-bp = Blueprint("social", __name__)
-
-from webapp.social import views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

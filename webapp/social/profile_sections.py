@@ -1,7 +1,8 @@
 """The details of a profile page: the friend count and the sections other features fill
 (weekly picks, viewings; ratings and collections as they arrive).
 
-A section is a function of (profile user, is_self) returning rendered HTML or None.
+A section is a function of (profile user, is_self) returning rendered HTML or None;
+create_app adds each feature's with add_profile_section, in the order they appear.
 It only runs for viewers allowed to see the profile's details, and it may depend on
 nothing else about the viewer: the details are cached (webapp/caching.py) under the
 person's `profile_version`, which database triggers bump whenever their weeks,
@@ -24,11 +25,22 @@ Section = Callable[[User, bool], "Markup | None"]
 SECTIONS: list[tuple[int, str, Section]] = []
 
 
+def add_profile_section(order: int, name: str, func: Section) -> None:
+    """Show `func` on profiles, sections in ascending `order` (each order used once).
+    create_app adds the features' sections; adding a name again changes nothing."""
+    if any(existing == name for _, existing, _ in SECTIONS):
+        return
+    if any(existing == order for existing, _, _ in SECTIONS):
+        raise ValueError(f"Profile section order {order} is already taken.")
+    SECTIONS.append((order, name, func))
+    SECTIONS.sort(key=lambda item: item[0])
+
+
 def profile_section(order: int, name: str) -> Callable[[Section], Section]:
+    """add_profile_section as a decorator."""
+
     def register(func: Section) -> Section:
-        if all(existing != name for _, existing, _ in SECTIONS):
-            SECTIONS.append((order, name, func))
-            SECTIONS.sort(key=lambda item: item[0])
+        add_profile_section(order, name, func)
         return func
 
     return register

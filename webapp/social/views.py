@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app, flash, request, url_for
+from flask import Blueprint, current_app, flash, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -22,10 +22,11 @@ from webapp.rendering import (
     see_other,
     wants_fragment,
 )
-from webapp.social import bp, services
+from webapp.social import services
 from webapp.social.forms import InviteForm, RedeemForm, UserSearchForm
 from webapp.social.profile_sections import details_key, render_details
 
+bp = Blueprint("social", __name__)
 
 
 def _profile_user(username: str) -> User:

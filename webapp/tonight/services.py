@@ -112,7 +112,9 @@ def read_wish(text: str, known_genres: Sequence[str], llm) -> tuple[Wish, str]: 
         return Wish(), ""
     if llm is not None:
         try:
-            return llm.parse_wish(text, known_genres), "llm"
+            reading = llm.parse_wish(text, known_genres)
+            return Wish(format=reading.format, max_runtime=reading.max_runtime, genres=reading.genres,
+                        exclude_watched=reading.exclude_watched), "llm"
         except ProviderError:
             pass
     return parse_rules(text, known_genres), "rules"

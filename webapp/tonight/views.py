@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -12,7 +12,6 @@ from webapp.forms import EmptyForm
 from webapp.errors import DomainError, NotFound
 from webapp.groups import services as groups
 from webapp.groups import watchlist
-from webapp.social.profile_sections import profile_section
 from webapp.numbers import ID_MAX, id_from, query_int
 from webapp.rendering import (
     apply_error,
@@ -23,11 +22,12 @@ from webapp.rendering import (
     see_other,
     wants_fragment,
 )
-from webapp.tonight import bp, services
+from webapp.tonight import services
 from webapp.tonight.forms import StartForm, VoteForm, WatchedForm
 from webapp.tonight.models import TonightSession
 from webapp.tonight.parsing import merge
 
+bp = Blueprint("tonight", __name__)
 
 
 def llm():  # type: ignore[no-untyped-def]
@@ -294,8 +294,7 @@ def history(group_id: int) -> Response:
 
 # Profiles --------------------------------------------------------------------------
 
-@profile_section(30, "viewings")
-def _recent_viewings(user: User, is_self: bool) -> Markup | None:
+def profile_viewings(user: User, is_self: bool) -> Markup | None:
     viewings = services.recent_viewings(user)
     if not viewings:
         return None

@@ -1,5 +1,3 @@
-from flask import Blueprint
+"""Weekly picks: one film and one album per person per ISO week."""
 
-bp = Blueprint("weeks", __name__)
-
-from webapp.weeks import views  # noqa: E402,F401
+# The web layer (blueprint and routes) is in views.py; create_app registers it.

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Response, flash, make_response, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -24,12 +24,12 @@ from webapp.rendering import (
     see_other,
     wants_fragment,
 )
-from webapp.social.profile_sections import profile_section
 from webapp.social.services import can_see_profile
-from webapp.weeks import bp, services, stats as week_stats, transfer
+from webapp.weeks import services, stats as week_stats, transfer
 from webapp.weeks.forms import ChooseSearchForm, ImportForm, ManualPickForm, NotesForm, PickForm
 from webapp.weeks.iso import MAX_YEAR, MIN_YEAR, IsoWeek, NoSuchWeek
 
+bp = Blueprint("weeks", __name__)
 
 
 def _viewer() -> User | None:
@@ -395,8 +395,7 @@ def transfer_limit() -> int:
 
 # The profile's "Weekly picks" section ----------------------------------------------
 
-@profile_section(30, "weeks")
-def _profile_weeks(user: User, is_self: bool) -> Markup:
+def profile_weeks(user: User, is_self: bool) -> Markup:
     when = services.this_week()
     picks = services.week_picks(user.id, when)
     return Markup(render_template("weeks/_profile_section.html", profile=user, when=when, picks=picks,
